@@ -1,0 +1,78 @@
+// The migration state store (SPEC.md section 5): what mailferry must remember between runs to
+// copy every message exactly once.
+//
+// Model (DESIGN.md practice 8): one small record per folder pair, plus the UID map.
+// - A *mailbox key* names one source->destination mailbox pair (e.g.
+//   "imaps://alice@old -> imaps://alice@new"); several pairs can share one store file.
+// - A FolderPair is keyed by (mailbox key, source folder name). It records the source
+//   UIDVALIDITY, the UIDNEXT up to which every message has been handled (copied, skipped by
+//   rule, or failed with a recorded reason), the destination folder name and its UIDVALIDITY.
+// - MessageRecord: one per handled source UID: state kPending (intent recorded before the
+//   APPEND was sent), kCopied (APPEND completed; destination UID if the server told it, 0
+//   if not), kFailed (with error code, class and text). Message-ID and size are kept so a
+//   changed UIDVALIDITY or an unknown APPEND outcome can be re-matched without duplicating.
+//
+// Durability: every write is committed before the call returns (WAL, synchronous=NORMAL:
+// survives kill -9 of mailferry; batches are one transaction each).
+// Threading: a Store object is used by one thread at a time; open one per thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace mf::store {
+
+struct FolderPairState {
+  std::string mailboxKey;
+  std::string sourceFolder;       // source name as the user sees it (UTF-8)
+  std::string destinationFolder;  // mapped destination name (UTF-8)
+  uint32_t sourceUidValidity = 0;
+  uint32_t sourceUidNext = 0;     // every source UID below this has been handled
+  uint64_t sourceHighestModSeq = 0;
+  uint32_t destinationUidValidity = 0;
+};
+
+enum class MessageState { kPending = 0, kCopied = 1, kFailed = 2 };
+
+struct MessageRecord {
+  uint32_t sourceUid = 0;
+  MessageState state = MessageState::kPending;
+  uint32_t destinationUid = 0;  // 0 = unknown (no UIDPLUS)
+  uint64_t size = 0;
+  std::string messageId;        // Message-ID header value, may be empty
+  std::string errorCode;        // kFailed: stable code (errcName or a refusal code)
+  std::string errorClass;       // kFailed: errorClassName
+  std::string errorText;        // kFailed: what the server said / what to do
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual Result<std::optional<FolderPairState>> loadFolder(const std::string& mailboxKey,
+                                                             const std::string& sourceFolder) = 0;
+  virtual Status saveFolder(const FolderPairState& state) = 0;
+
+  // All message records of a folder pair, ordered by source UID.
+  virtual Result<std::vector<MessageRecord>> loadMessages(const std::string& mailboxKey,
+                                                          const std::string& sourceFolder) = 0;
+  // Inserts or replaces the records (one transaction).
+  virtual Status saveMessages(const std::string& mailboxKey, const std::string& sourceFolder,
+                              const std::vector<MessageRecord>& records) = 0;
+  // Forgets every message record of a folder pair (used when the source UIDVALIDITY changed
+  // and the records were re-matched into new ones).
+  virtual Status replaceAllMessages(const std::string& mailboxKey,
+                                    const std::string& sourceFolder,
+                                    const std::vector<MessageRecord>& records) = 0;
+};
+
+// Opens (creating if needed) an SQLite state file and migrates its schema forward.
+// The schema is documented in docs/formats/state-sqlite.md.
+Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path);
+
+}  // namespace mf::store
