@@ -17,6 +17,28 @@
 // - waitReadable(0) lets a pipelining caller check without blocking whether a read would
 //   return data (including bytes already buffered inside TLS).
 // - A Stream is used by one thread at a time. The destructor closes the socket.
+//
+// Details that callers may rely on:
+// - connectTcp(): one deadline (timeouts.connect) covers name resolution and all addresses;
+//   resolution runs on a short-lived helper thread because getaddrinfo() has no timeout.
+//   The stream's initial read timeout is timeouts.read. Only the port is taken from the
+//   caller; host may be a name, an IPv4 literal or an IPv6 literal (brackets optional).
+// - connectTcp() failures: kDns "cannot resolve host 'x': ... Check the host name.";
+//   kRefused "connection refused by host:port: nothing is listening there. ...";
+//   kTimeout "no answer from host:port within 15 s (connect timeout): ..."; kUnreachable.
+// - SIGPIPE: never raised by this layer (send() with MSG_NOSIGNAL, and TLS writes go through
+//   a socket BIO that does the same), so no process-wide signal setup is needed.
+// - startTls(): the caller must have consumed every plain-text byte the server sent before
+//   the TLS handshake (and should treat leftover buffered bytes after the STARTTLS reply as
+//   a protocol error: they could be injected by an attacker, CVE-2011-0411 style). If the
+//   handshake fails, the stream is closed (later calls return kClosed). TLS 1.2 or newer.
+//   A CA file that cannot be loaded is Errc::kConfig naming the file.
+// - EOF is kClosed "connection closed by server host:port", also for a TLS peer that closes
+//   without close_notify (IMAP/POP3 framing detects truncation on its own) and for a reset.
+// - After a fatal TLS error every later read/write returns the same error.
+// - read() with capacity 0 is kInternal; any call after close() is kClosed.
+// - waitReadable() on TLS processes records without application data (TLS 1.3 session
+//   tickets) instead of reporting them as readable, so read() after true does not block.
 #pragma once
 
 #include <cstdint>
@@ -30,9 +52,9 @@
 namespace mf::net {
 
 struct TlsOptions {
-  bool verify = true;          // false only with an explicit --insecure
-  std::string caFile;          // extra trusted CA bundle (PEM); empty = system CAs only
-  std::string serverName;      // name to verify and send as SNI; defaults to the host
+  bool verify = true;      // false only with an explicit --insecure
+  std::string caFile;      // extra trusted CA bundle (PEM); empty = system CAs only
+  std::string serverName;  // name to verify and send as SNI; defaults to the host
 };
 
 class Stream {

@@ -1,0 +1,33 @@
+// Internal: host name resolution with a deadline.
+//
+// getaddrinfo() has no timeout of its own (glibc retries each name server for 5 s and more),
+// but every wait in mailferry has one (DESIGN.md practice 10). So a name lookup runs on a
+// short-lived helper thread; if the deadline passes first, the caller returns kTimeout and
+// the abandoned thread frees its result when the lookup eventually ends. Address literals
+// are converted in the calling thread.
+//
+// Thread-safe; never throws.
+#pragma once
+
+#include <netdb.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/deadline.h"
+#include "base/status.h"
+
+namespace mf::net::detail {
+
+struct AddrInfoDeleter {
+  void operator()(addrinfo* list) const { freeaddrinfo(list); }
+};
+using AddrInfoList = std::unique_ptr<addrinfo, AddrInfoDeleter>;
+
+// Resolves `host` (name or IPv4/IPv6 literal, AF_UNSPEC) for a TCP connection to `port`.
+// Errors: kDns (name does not resolve; class kRetry when the failure is temporary),
+// kTimeout (no answer within `timeout`).
+Result<AddrInfoList> resolveTcp(const std::string& host, uint16_t port, Millis timeout);
+
+}  // namespace mf::net::detail
