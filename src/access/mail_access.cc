@@ -1,0 +1,37 @@
+#include "access/mail_access.h"
+
+#include <strings.h>
+
+namespace mf::access {
+
+std::string_view specialUseName(SpecialUse use) {
+  switch (use) {
+    case SpecialUse::kNone: return "";
+    case SpecialUse::kSent: return "\\Sent";
+    case SpecialUse::kDrafts: return "\\Drafts";
+    case SpecialUse::kTrash: return "\\Trash";
+    case SpecialUse::kJunk: return "\\Junk";
+    case SpecialUse::kArchive: return "\\Archive";
+    case SpecialUse::kAll: return "\\All";
+    case SpecialUse::kFlagged: return "\\Flagged";
+  }
+  return "";
+}
+
+std::string Folder::displayName() const {
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (i) out += '/';
+    out += path[i];
+  }
+  return out;
+}
+
+bool MessageMeta::hasFlag(std::string_view flag) const {
+  for (const auto& f : flags) {
+    if (f.size() == flag.size() && strncasecmp(f.data(), flag.data(), f.size()) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace mf::access

@@ -1,0 +1,125 @@
+// The interfaces the sync engine sees (DESIGN.md "The shape"): a mail source to read from
+// and a mail destination to append to. The engine sees nothing below this line: no sockets,
+// no IMAP syntax. Implemented by imap::ImapAccount (both), pop3 (source) and test fakes.
+//
+// Names: a Folder carries its path as UTF-8 components with the personal-namespace prefix
+// removed ("INBOX.Sent" on Courier and "Sent" on a "/" server both give {"Sent"}); the
+// implementation keeps the server's own spelling in `wireName`.
+//
+// Threading: one object per connection, used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace mf::access {
+
+enum class SpecialUse { kNone, kSent, kDrafts, kTrash, kJunk, kArchive, kAll, kFlagged };
+std::string_view specialUseName(SpecialUse use);  // "\\Sent" etc., "" for kNone
+
+struct Folder {
+  std::vector<std::string> path;  // UTF-8 components; INBOX is {"INBOX"}
+  std::string wireName;           // the server's exact mailbox name
+  bool selectable = true;
+  bool subscribed = false;
+  SpecialUse specialUse = SpecialUse::kNone;
+
+  std::string displayName() const;  // components joined with '/'
+};
+
+struct FolderStatus {
+  uint32_t uidValidity = 0;
+  uint32_t uidNext = 0;  // 0 if the server did not say
+  uint32_t messages = 0;
+  uint64_t highestModSeq = 0;  // 0 without CONDSTORE
+};
+
+struct MessageMeta {
+  uint32_t uid = 0;
+  std::vector<std::string> flags;  // system flags and keywords, as the server spells them
+  std::string internalDate;        // IMAP date-time "17-Jul-1996 02:44:25 -0700"
+  uint64_t size = 0;               // RFC822.SIZE as reported (may differ from the bytes)
+  std::string messageId;           // Message-ID header value (trimmed), empty if none
+
+  bool hasFlag(std::string_view flag) const;  // case-insensitive
+};
+
+// Receives streamed message bodies. begin/data*/end per message, in the server's order.
+// A non-OK Status from a callback aborts the fetch with that status.
+class BodyConsumer {
+ public:
+  virtual ~BodyConsumer() = default;
+  virtual Status begin(uint32_t uid, uint64_t size) = 0;
+  virtual Status data(std::string_view chunk) = 0;
+  virtual Status end() = 0;
+};
+
+class MailSource {
+ public:
+  virtual ~MailSource() = default;
+
+  virtual Result<std::vector<Folder>> listFolders() = 0;
+  // Counts of a folder without opening it (IMAP STATUS): cheap, no per-message work.
+  virtual Result<FolderStatus> folderStatus(const Folder& folder) = 0;
+  // Opens a folder read-only (IMAP EXAMINE). Never changes anything on the server.
+  virtual Result<FolderStatus> openForRead(const Folder& folder) = 0;
+  // Metadata of the open folder's messages with UID >= minUid, ascending by UID.
+  virtual Result<std::vector<MessageMeta>> listMessages(uint32_t minUid) = 0;
+  // Streams the bodies of `uids` (of the open folder) without marking them read. A UID that
+  // no longer exists is simply not delivered; the caller notices its absence.
+  virtual Status fetchBodies(const std::vector<uint32_t>& uids, BodyConsumer& consumer) = 0;
+  // "imaps://alice@host:993 (Dovecot)" for messages.
+  virtual std::string describe() const = 0;
+};
+
+struct DestinationFolderInfo {
+  FolderStatus status;
+  std::vector<std::string> permanentFlags;  // from PERMANENTFLAGS
+  bool acceptsAnyKeyword = true;            // PERMANENTFLAGS contains "\*"
+};
+
+struct AppendRequest {
+  uint64_t ticket = 0;             // caller's id, echoed in AppendResult
+  std::vector<std::string> flags;  // already filtered to what the folder accepts
+  std::string internalDate;        // may be empty
+  uint64_t size = 0;               // exact byte count that appendData() will deliver
+};
+
+struct AppendResult {
+  uint64_t ticket = 0;
+  Status status;          // OK, or why the destination refused this message
+  uint32_t uid = 0;       // from APPENDUID; 0 if unknown
+  uint32_t uidValidity = 0;
+};
+
+class MailDestination {
+ public:
+  virtual ~MailDestination() = default;
+
+  virtual Result<std::vector<Folder>> listFolders() = 0;
+  // The hierarchy separator of the personal namespace ('/' or '.'), 0 if flat.
+  virtual char separator() const = 0;
+  // Creates the folder (and, where the server needs it, its parents); OK if it exists.
+  virtual Result<Folder> createFolder(const std::vector<std::string>& path) = 0;
+  virtual Status subscribe(const Folder& folder) = 0;
+  // Selects a folder for appending (IMAP SELECT).
+  virtual Result<DestinationFolderInfo> openForAppend(const Folder& folder) = 0;
+
+  // Pipelined appends into the open folder: beginAppend, appendData until `size` bytes were
+  // given, endAppend. Several appends may be in flight; results come from collect().
+  virtual Status beginAppend(const AppendRequest& request) = 0;
+  virtual Status appendData(std::string_view chunk) = 0;
+  virtual Status endAppend() = 0;
+  // Results of appends completed so far. With wait=true, blocks until at least one result
+  // is available or nothing is in flight.
+  virtual Result<std::vector<AppendResult>> collect(bool wait) = 0;
+  virtual size_t appendsInFlight() const = 0;
+  // UIDs of messages in the open folder whose Message-ID header equals `messageId`.
+  virtual Result<std::vector<uint32_t>> searchMessageId(std::string_view messageId) = 0;
+};
+
+}  // namespace mf::access
