@@ -15,6 +15,8 @@
 // Durability: every write is committed before the call returns (WAL, synchronous=NORMAL:
 // survives kill -9 of mailferry; batches are one transaction each).
 // Threading: a Store object is used by one thread at a time; open one per thread.
+// Errors: every failure is Errc::kStore; the message names the state file and never holds
+// more than the records themselves do.
 #pragma once
 
 #include <cstdint>
@@ -32,9 +34,11 @@ struct FolderPairState {
   std::string sourceFolder;       // source name as the user sees it (UTF-8)
   std::string destinationFolder;  // mapped destination name (UTF-8)
   uint32_t sourceUidValidity = 0;
-  uint32_t sourceUidNext = 0;     // every source UID below this has been handled
+  uint32_t sourceUidNext = 0;  // every source UID below this has been handled
   uint64_t sourceHighestModSeq = 0;
   uint32_t destinationUidValidity = 0;
+
+  bool operator==(const FolderPairState&) const = default;
 };
 
 enum class MessageState { kPending = 0, kCopied = 1, kFailed = 2 };
@@ -44,10 +48,12 @@ struct MessageRecord {
   MessageState state = MessageState::kPending;
   uint32_t destinationUid = 0;  // 0 = unknown (no UIDPLUS)
   uint64_t size = 0;
-  std::string messageId;        // Message-ID header value, may be empty
-  std::string errorCode;        // kFailed: stable code (errcName or a refusal code)
-  std::string errorClass;       // kFailed: errorClassName
-  std::string errorText;        // kFailed: what the server said / what to do
+  std::string messageId;   // Message-ID header value, may be empty
+  std::string errorCode;   // kFailed: stable code (errcName or a refusal code)
+  std::string errorClass;  // kFailed: errorClassName
+  std::string errorText;   // kFailed: what the server said / what to do
+
+  bool operator==(const MessageRecord&) const = default;
 };
 
 class Store {
@@ -55,7 +61,7 @@ class Store {
   virtual ~Store() = default;
 
   virtual Result<std::optional<FolderPairState>> loadFolder(const std::string& mailboxKey,
-                                                             const std::string& sourceFolder) = 0;
+                                                            const std::string& sourceFolder) = 0;
   virtual Status saveFolder(const FolderPairState& state) = 0;
 
   // All message records of a folder pair, ordered by source UID.
@@ -64,14 +70,16 @@ class Store {
   // Inserts or replaces the records (one transaction).
   virtual Status saveMessages(const std::string& mailboxKey, const std::string& sourceFolder,
                               const std::vector<MessageRecord>& records) = 0;
-  // Forgets every message record of a folder pair (used when the source UIDVALIDITY changed
-  // and the records were re-matched into new ones).
-  virtual Status replaceAllMessages(const std::string& mailboxKey,
-                                    const std::string& sourceFolder,
+  // Forgets every message record of a folder pair and stores `records` instead, in one
+  // transaction (used when the source UIDVALIDITY changed and the records were re-matched
+  // into new ones). The folder pair record itself is left alone.
+  virtual Status replaceAllMessages(const std::string& mailboxKey, const std::string& sourceFolder,
                                     const std::vector<MessageRecord>& records) = 0;
 };
 
-// Opens (creating if needed) an SQLite state file and migrates its schema forward.
+// Opens (creating if needed; never creating directories) an SQLite state file and migrates its
+// schema forward. Refuses (kStore, class kConfiguration) a file written by a newer schema and
+// a file that is not a mailferry state file. Several processes may open the same file.
 // The schema is documented in docs/formats/state-sqlite.md.
 Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path);
 
