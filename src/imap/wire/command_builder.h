@@ -29,18 +29,21 @@ class CommandBuilder {
  public:
   CommandBuilder(std::string_view tag, std::string_view command, bool literalPlus = false);
 
-  CommandBuilder& raw(std::string_view text);          // appended after a space
-  CommandBuilder& atom(std::string_view text);         // must be a valid atom (asserts in debug)
+  CommandBuilder& raw(std::string_view text);  // appended after a space
+  // A bare token of our own syntax ("UID", "BODY.PEEK[]", "\Seen", "1:*"): ATOM-CHAR plus
+  // '\' '*' '%' ']'. Asserts in debug; in release a text that is not such a token (space,
+  // CR/LF, quotes, parentheses, 8-bit) is written as astring() instead.
+  CommandBuilder& atom(std::string_view text);
   CommandBuilder& number(uint64_t value);
-  CommandBuilder& astring(std::string_view text);      // atom, quoted or literal as needed
+  CommandBuilder& astring(std::string_view text);          // atom, quoted or literal as needed
   CommandBuilder& quotedOrLiteral(std::string_view text);  // never an atom (passwords, search keys)
-  CommandBuilder& literal(std::string_view bytes);     // always a literal
+  CommandBuilder& literal(std::string_view bytes);         // always a literal
   // A flag list "(\Seen $Label)". Flags that are not valid flag atoms are dropped and
   // returned through `rejected` if given.
   CommandBuilder& flagList(const std::vector<std::string>& flags,
                            std::vector<std::string>* rejected = nullptr);
   // Starts a literal whose `size` bytes the caller sends itself (streamed APPEND body):
-  // writes " {size+}" / " {size}" and ends the current segment.
+  // writes " {size+}\r\n" / " {size}\r\n" and ends the current segment.
   CommandBuilder& literalHeader(uint64_t size);
   // Opens / closes a parenthesised group: " (" ... ")" without a space after "(".
   CommandBuilder& openList();

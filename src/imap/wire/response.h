@@ -45,10 +45,10 @@ struct Response {
   // Status responses (tagged, or untagged OK/NO/BAD/BYE/PREAUTH): the upper-cased status,
   // the response code if any ("[APPENDUID 38505 3955]" -> code "APPENDUID",
   // codeArgs "38505 3955" raw), and the human-readable text after it.
-  std::string status;     // "OK", "NO", "BAD", "BYE", "PREAUTH"; empty for data responses
-  std::string code;       // upper-cased, empty if none
-  std::string codeArgs;   // raw bytes between the code atom and ']', trimmed
-  std::string text;       // rest of line (for continuations: the text after "+ ")
+  std::string status;    // "OK", "NO", "BAD", "BYE", "PREAUTH"; empty for data responses
+  std::string code;      // upper-cased, empty if none
+  std::string codeArgs;  // raw bytes between the code atom and ']', trimmed
+  std::string text;      // rest of line (for continuations: the text after "+ ")
 
   // Untagged data responses: "* 23 EXISTS" -> number 23, name "EXISTS";
   // "* 5 FETCH (UID 9 FLAGS (\Seen))" -> number 5, name "FETCH", values [list];

@@ -41,11 +41,15 @@
 namespace mf::imap {
 
 struct ParserLimits {
-  size_t maxLineLength = 1 << 20;          // bytes of one line outside literals
-  uint64_t maxInlineLiteral = 16u << 20;   // literal kept in memory (not streamed)
-  uint64_t maxLiteral = 4ull << 30;        // any literal, streamed or not
-  size_t maxNesting = 64;                  // list depth
-  size_t maxValuesPerResponse = 1 << 20;   // e.g. a SEARCH with many numbers
+  size_t maxLineLength = 1 << 20;         // bytes of one line outside literals
+  uint64_t maxInlineLiteral = 16u << 20;  // literal kept in memory (not streamed)
+  uint64_t maxLiteral = 4ull << 30;       // any literal, streamed or not
+  size_t maxNesting = 64;                 // list depth
+  size_t maxValuesPerResponse = 1 << 20;  // e.g. a SEARCH with many numbers
+  // Bytes one response keeps in memory: its lines plus the literals collected (not streamed)
+  // into it. Without it a server could send many inline literals, each under
+  // maxInlineLiteral, and grow one response without bound. Raise it with maxInlineLiteral.
+  uint64_t maxResponseBytes = 64u << 20;
 };
 
 struct ParseEvent {
@@ -66,10 +70,12 @@ class ResponseParser {
 
   ParseEvent next(std::string_view& input);
 
-  Response takeResponse();             // after kResponse
-  const Response& partial() const;     // during a streamed literal
-  std::string_view literalKey() const; // during a streamed literal
-  const Status& error() const;         // after kError
+  Response takeResponse();  // after kResponse
+  // During a streamed literal: the response so far; its last value (in the innermost open
+  // list) is the kStreamed placeholder for the literal being streamed.
+  const Response& partial() const;
+  std::string_view literalKey() const;  // during a streamed literal
+  const Status& error() const;          // after kError
 
  private:
   class Impl;
