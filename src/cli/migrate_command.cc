@@ -1,0 +1,176 @@
+// `mailferry migrate`: copies one mailbox from --from to --to (see README.md).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/connect.h"
+#include "cli/exit_codes.h"
+#include "cli/folder_options.h"
+#include "cli/progress.h"
+#include "store/state_store.h"
+#include "sync/migrator.h"
+
+namespace mf::cli {
+namespace {
+
+struct MigrateArgs {
+  EndpointOptions endpoints;
+  FolderOptions folders;
+  std::string statePath;
+  bool dryRun = false;
+  bool includeDeleted = false;
+  bool json = false;
+  std::string progress = "auto";
+};
+
+std::string defaultStatePath() {
+  if (const char* p = std::getenv("MAILFERRY_STATE"); p && *p) return p;
+  std::filesystem::path base;
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) base = x;
+  else if (const char* h = std::getenv("HOME"); h && *h) base = std::filesystem::path(h) / ".local/state";
+  else base = ".";
+  return (base / "mailferry" / "state.db").string();
+}
+
+std::string human(uint64_t bytes) {
+  char buf[32];
+  if (bytes >= 1000000) std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
+  else if (bytes >= 1000) std::snprintf(buf, sizeof buf, "%.1f KB", bytes / 1e3);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
+nlohmann::json summaryJson(const sync::MigrationReport& r) {
+  nlohmann::json folders = nlohmann::json::array();
+  for (const auto& f : r.folders) {
+    nlohmann::json failures = nlohmann::json::array();
+    for (const auto& m : f.failures) {
+      failures.push_back({{"source_uid", m.sourceUid}, {"code", m.code}, {"class", m.errorClass},
+                          {"text", m.text}});
+    }
+    folders.push_back({{"source", f.source}, {"destination", f.destination}, {"seen", f.seen},
+                       {"copied", f.copied}, {"already_copied", f.alreadyCopied},
+                       {"skipped_deleted", f.skippedDeleted}, {"skipped_vanished", f.skippedVanished},
+                       {"failed", f.failed}, {"bytes", f.bytes}, {"seconds", f.seconds},
+                       {"up_to_date", f.upToDate}, {"planned_messages", f.plannedMessages},
+                       {"planned_bytes", f.plannedBytes}, {"will_create", f.willCreate},
+                       {"notes", f.notes}, {"failures", failures}, {"error", f.error},
+                       {"error_code", f.errorCode}});
+  }
+  return {{"event", "summary"}, {"dry_run", r.dryRun}, {"folders", folders},
+          {"excluded", r.excluded}, {"notices", r.notices},
+          {"copied", r.totalCopied()}, {"failed", r.totalFailed()},
+          {"folders_failed", r.foldersFailed()}, {"bytes", r.totalBytes()},
+          {"seconds", r.seconds}};
+}
+
+void printSummary(const sync::MigrationReport& r) {
+  if (r.dryRun) {
+    std::printf("Dry run: nothing was changed. Plan:\n");
+    std::printf("%-32s %-32s %10s %10s\n", "SOURCE FOLDER", "DESTINATION", "TO COPY", "BYTES");
+    for (const auto& f : r.folders) {
+      std::string dest = f.destination + (f.willCreate ? " (new)" : "");
+      std::printf("%-32s %-32s %10llu %10s\n", f.source.c_str(), dest.c_str(),
+                  static_cast<unsigned long long>(f.plannedMessages), human(f.plannedBytes).c_str());
+      for (const auto& n : f.notes) std::printf("    note: %s\n", n.c_str());
+      if (!f.error.empty()) std::printf("    error: %s\n", f.error.c_str());
+    }
+  } else {
+    std::printf("%-28s %-28s %7s %7s %7s %6s %10s %7s\n", "SOURCE FOLDER", "DESTINATION", "COPIED",
+                "BEFORE", "SKIPPED", "FAILED", "BYTES", "TIME");
+    for (const auto& f : r.folders) {
+      std::printf("%-28s %-28s %7llu %7llu %7llu %6llu %10s %6.1fs\n", f.source.c_str(),
+                  f.destination.c_str(), static_cast<unsigned long long>(f.copied),
+                  static_cast<unsigned long long>(f.alreadyCopied),
+                  static_cast<unsigned long long>(f.skippedDeleted + f.skippedVanished),
+                  static_cast<unsigned long long>(f.failed), human(f.bytes).c_str(), f.seconds);
+      for (const auto& n : f.notes) std::printf("    note: %s\n", n.c_str());
+      for (const auto& m : f.failures) {
+        std::printf("    failed: UID %u [%s, %s] %s\n", m.sourceUid, m.code.c_str(),
+                    m.errorClass.c_str(), m.text.c_str());
+      }
+      if (!f.error.empty()) std::printf("    folder error [%s]: %s\n", f.errorCode.c_str(), f.error.c_str());
+    }
+  }
+  for (const auto& e : r.excluded) std::printf("excluded by rule: %s\n", e.c_str());
+  for (const auto& n : r.notices) std::printf("notice: %s\n", n.c_str());
+  std::printf("Total: %llu copied (%s), %llu failed, %llu folder(s) failed, %.1fs\n",
+              static_cast<unsigned long long>(r.totalCopied()), human(r.totalBytes()).c_str(),
+              static_cast<unsigned long long>(r.totalFailed()),
+              static_cast<unsigned long long>(r.foldersFailed()), r.seconds);
+}
+
+}  // namespace
+
+std::function<int()> addMigrateCommand(CLI::App& app) {
+  auto args = std::make_shared<MigrateArgs>();
+  CLI::App* cmd = app.add_subcommand("migrate", "copy one mailbox from --from to --to");
+  args->endpoints.addTo(*cmd);
+  args->folders.addTo(*cmd);
+  cmd->add_option("--state", args->statePath,
+                  "state file (default: $MAILFERRY_STATE, else "
+                  "$XDG_STATE_HOME/mailferry/state.db, else ~/.local/state/mailferry/state.db)");
+  cmd->add_flag("--dry-run", args->dryRun, "print the plan (folders, messages, bytes); change nothing");
+  cmd->add_flag("--include-deleted", args->includeDeleted, "also copy messages flagged \\Deleted");
+  cmd->add_flag("--json", args->json, "JSON lines on stdout: progress events and a summary");
+  cmd->add_option("--progress", args->progress, "auto|bar|plain|none")
+      ->check(CLI::IsMember({"auto", "bar", "plain", "none"}));
+
+  return [cmd, args]() -> int {
+    if (!cmd->parsed()) return -1;
+    int exitCode = kExitOk;
+    auto plan = args->folders.toPlanOptions();
+    if (!plan) {
+      std::fprintf(stderr, "mailferry: %s\n", plan.status().message().c_str());
+      return kExitUsage;
+    }
+    std::string statePath = args->statePath.empty() ? defaultStatePath() : args->statePath;
+    if (args->dryRun && !std::filesystem::exists(statePath)) statePath = ":memory:";
+    if (statePath != ":memory:") {
+      std::error_code ec;
+      auto parent = std::filesystem::path(statePath).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    }
+    auto store = store::openSqliteStore(statePath);
+    if (!store) {
+      std::fprintf(stderr, "mailferry: %s\n", store.status().message().c_str());
+      return kExitInternal;
+    }
+    auto ends = openEnds(args->endpoints, exitCode);
+    if (!ends) return exitCode;
+
+    ProgressMode mode = ProgressMode::kNone;
+    if (args->json) mode = ProgressMode::kJson;
+    else if (args->dryRun) mode = ProgressMode::kNone;
+    else if (args->progress == "bar") mode = ProgressMode::kBar;
+    else if (args->progress == "plain") mode = ProgressMode::kPlain;
+    else if (args->progress == "auto") mode = isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kPlain;
+    auto progress = makeProgress(mode);
+
+    sync::MigrateOptions options;
+    options.mailboxKey = ends->mailboxKey;
+    options.plan = std::move(plan).value();
+    options.includeDeleted = args->includeDeleted;
+    options.dryRun = args->dryRun;
+    sync::Migrator migrator(*ends->source, *ends->destination, *ends->destination, **store,
+                            options, *progress);
+    auto report = migrator.run();
+    progress.reset();  // finish the bar before the summary
+    if (!report) {
+      std::fprintf(stderr, "mailferry: %s\n", report.status().message().c_str());
+      return report.status().code() == Errc::kStore ? kExitInternal : kExitConnection;
+    }
+    if (args->json) {
+      std::printf("%s\n", summaryJson(*report).dump().c_str());
+    } else {
+      printSummary(*report);
+    }
+    return report->totalFailed() || report->foldersFailed() ? kExitPartial : kExitOk;
+  };
+}
+
+}  // namespace mf::cli

@@ -1,0 +1,95 @@
+// `mailferry verify`: compares source and destination folder by folder (see sync/verifier.h).
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/connect.h"
+#include "cli/exit_codes.h"
+#include "cli/folder_options.h"
+#include "sync/verifier.h"
+
+namespace mf::cli {
+namespace {
+
+struct VerifyArgs {
+  EndpointOptions endpoints;
+  FolderOptions folders;
+  bool deep = false;
+  bool includeDeleted = false;
+  bool json = false;
+};
+
+void printList(const char* label, const std::vector<std::string>& lines) {
+  for (const auto& l : lines) std::printf("    %s: %s\n", label, l.c_str());
+}
+
+}  // namespace
+
+std::function<int()> addVerifyCommand(CLI::App& app) {
+  auto args = std::make_shared<VerifyArgs>();
+  CLI::App* cmd = app.add_subcommand("verify", "compare the destination with the source");
+  args->endpoints.addTo(*cmd);
+  args->folders.addTo(*cmd);
+  cmd->add_flag("--deep", args->deep,
+                "compare the SHA-256 of every message (fetches every byte from both sides)");
+  cmd->add_flag("--include-deleted", args->includeDeleted,
+                "expect messages flagged \\Deleted on the destination too");
+  cmd->add_flag("--json", args->json, "print the report as one JSON object");
+
+  return [cmd, args]() -> int {
+    if (!cmd->parsed()) return -1;
+    auto plan = args->folders.toPlanOptions();
+    if (!plan) {
+      std::fprintf(stderr, "mailferry: %s\n", plan.status().message().c_str());
+      return kExitUsage;
+    }
+    int exitCode = kExitOk;
+    auto ends = openEnds(args->endpoints, exitCode);
+    if (!ends) return exitCode;
+    sync::VerifyOptions options;
+    options.plan = std::move(plan).value();
+    options.deep = args->deep;
+    options.includeDeleted = args->includeDeleted;
+    auto report = sync::verifyMailbox(*ends->source, *ends->destination, *ends->destination, options);
+    if (!report) {
+      std::fprintf(stderr, "mailferry: %s\n", report.status().message().c_str());
+      return kExitConnection;
+    }
+    if (args->json) {
+      nlohmann::json folders = nlohmann::json::array();
+      for (const auto& f : report->folders) {
+        folders.push_back({{"source", f.source}, {"destination", f.destination},
+                           {"source_messages", f.sourceMessages},
+                           {"destination_messages", f.destinationMessages},
+                           {"missing", f.missing}, {"extra", f.extra},
+                           {"flag_differences", f.flagDifferences},
+                           {"date_differences", f.dateDifferences}, {"error", f.error},
+                           {"identical", f.identical()}});
+      }
+      nlohmann::json out = {{"deep", report->deep}, {"identical", report->identical()},
+                            {"folders", folders}};
+      std::printf("%s\n", out.dump().c_str());
+    } else {
+      std::printf("Verify report (%s)\n", report->deep ? "deep: SHA-256 of every message"
+                                                       : "Message-ID and size");
+      std::printf("%-30s %-30s %9s %9s  %s\n", "SOURCE FOLDER", "DESTINATION", "SOURCE", "DEST",
+                  "RESULT");
+      for (const auto& f : report->folders) {
+        std::printf("%-30s %-30s %9llu %9llu  %s\n", f.source.c_str(), f.destination.c_str(),
+                    static_cast<unsigned long long>(f.sourceMessages),
+                    static_cast<unsigned long long>(f.destinationMessages),
+                    f.identical() ? "identical" : "DIFFERENT");
+        printList("missing", f.missing);
+        printList("extra", f.extra);
+        printList("flags", f.flagDifferences);
+        printList("date", f.dateDifferences);
+        if (!f.error.empty()) std::printf("    error: %s\n", f.error.c_str());
+      }
+      std::printf("%s\n", report->identical() ? "Result: identical"
+                                              : "Result: DIFFERENCES FOUND");
+    }
+    return report->identical() ? kExitOk : kExitPartial;
+  };
+}
+
+}  // namespace mf::cli

@@ -1,0 +1,310 @@
+#include "imap/client/connection.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/base64.h"
+#include "base/log.h"
+
+namespace mf::imap {
+namespace {
+
+constexpr size_t kReadBufferSize = 256 * 1024;
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string serverWords(const Response& r) {
+  std::string words;
+  if (!r.code.empty()) {
+    words += "[" + r.code;
+    if (!r.codeArgs.empty()) words += " " + r.codeArgs;
+    words += "] ";
+  }
+  words += r.text;
+  return words;
+}
+
+}  // namespace
+
+Connection::Connection(ConnectOptions options)
+    : options_(std::move(options)), buffer_(kReadBufferSize) {}
+
+Connection::~Connection() = default;
+
+std::string Connection::describe() const { return options_.endpoint.toUrl(); }
+
+Result<std::unique_ptr<Connection>> Connection::open(const ConnectOptions& options) {
+  std::unique_ptr<Connection> conn(new Connection(options));
+  MF_RETURN_IF_ERROR(conn->handshake());
+  return conn;
+}
+
+Status Connection::handshake() {
+  const auto& ep = options_.endpoint;
+  MF_ASSIGN_OR_RETURN(stream_, net::connectTcp(ep.host, ep.port, options_.timeouts));
+  stream_->setReadTimeout(options_.timeouts.greeting);
+  net::TlsOptions tls = options_.tls;
+  if (tls.serverName.empty()) tls.serverName = ep.host;
+  if (ep.security == net::Security::kTls) {
+    Status s = stream_->startTls(tls, options_.timeouts.greeting);
+    if (!s) return s.withContext("TLS handshake with " + ep.hostPort());
+  }
+  MF_RETURN_IF_ERROR(readGreeting());
+  if (capabilities_.empty()) MF_RETURN_IF_ERROR(refreshCapabilities());
+
+  if (ep.security == net::Security::kStartTls && !preauth_) {
+    if (hasCapability("STARTTLS")) {
+      CommandBuilder cmd(nextTag(), "STARTTLS");
+      MF_ASSIGN_OR_RETURN(Response done, execute(cmd));
+      if (!done.isOk()) return statusFromTagged(done, "STARTTLS");
+      // RFC 3501 6.2.1: discard everything learned before TLS, ask again afterwards.
+      Status s = stream_->startTls(tls, options_.timeouts.greeting);
+      if (!s) return s.withContext("STARTTLS with " + ep.hostPort());
+      capabilities_.clear();
+      MF_RETURN_IF_ERROR(refreshCapabilities());
+    } else if (!options_.allowPlaintext) {
+      return Status(Errc::kPlaintextRefused,
+                    ep.hostPort() +
+                        " does not offer STARTTLS, so the password would travel in clear text. "
+                        "Use imaps:// (TLS on port 993) if the server supports it, or pass "
+                        "--allow-plaintext to accept the risk.");
+    }
+  } else if (ep.security == net::Security::kNone && !options_.allowPlaintext && !preauth_) {
+    return Status(Errc::kPlaintextRefused,
+                  ep.hostPort() + " is an unencrypted connection: refusing to send the password. "
+                  "Use imaps:// or imap:// (STARTTLS), or pass --allow-plaintext.");
+  }
+  stream_->setReadTimeout(options_.timeouts.read);
+  return Status::ok();
+}
+
+Status Connection::readGreeting() {
+  MF_ASSIGN_OR_RETURN(Response greet, readResponse());
+  greeting_ = greet.text;
+  if (greet.type != ResponseType::kUntagged || !greet.isStatus()) {
+    return Status(Errc::kProtocol, options_.endpoint.hostPort() +
+                                       " did not send an IMAP greeting; is this an IMAP port?");
+  }
+  if (greet.status == "BYE") {
+    return Status(Errc::kClosed, options_.endpoint.hostPort() +
+                                     " refused the session at once: " + serverWords(greet));
+  }
+  if (greet.status == "PREAUTH") preauth_ = true;
+  absorbCapabilityCode(greet);
+  return Status::ok();
+}
+
+void Connection::absorbCapabilityCode(const Response& response) {
+  if (response.code != "CAPABILITY") return;
+  capabilities_.clear();
+  std::string_view args = response.codeArgs;
+  size_t pos = 0;
+  while (pos < args.size()) {
+    size_t end = args.find(' ', pos);
+    if (end == std::string_view::npos) end = args.size();
+    if (end > pos) capabilities_.insert(upper(args.substr(pos, end - pos)));
+    pos = end + 1;
+  }
+}
+
+Status Connection::refreshCapabilities() {
+  CommandBuilder cmd(nextTag(), "CAPABILITY");
+  std::set<std::string> caps;
+  MF_ASSIGN_OR_RETURN(Response done, execute(cmd, [&](Response& r) {
+    if (r.name == "CAPABILITY") {
+      for (const auto& v : r.values) caps.insert(upper(v.text));
+    }
+  }));
+  if (!done.isOk()) return statusFromTagged(done, "CAPABILITY");
+  capabilities_ = std::move(caps);
+  absorbCapabilityCode(done);
+  return Status::ok();
+}
+
+bool Connection::hasCapability(std::string_view name) const {
+  return capabilities_.count(upper(name)) > 0;
+}
+
+std::string Connection::nextTag() { return "M" + std::to_string(++tagCounter_); }
+
+Status Connection::login(const std::string& user, const Secret& password) {
+  if (preauth_) return Status::ok();
+  const bool canPlain = hasCapability("AUTH=PLAIN");
+  std::string mech = upper(options_.forceMechanism);
+  if (mech.empty()) mech = canPlain ? "PLAIN" : "LOGIN";
+  Status s;
+  if (mech == "PLAIN") {
+    s = authenticatePlain(user, password);
+  } else if (mech == "LOGIN") {
+    if (hasCapability("LOGINDISABLED")) {
+      return Status(Errc::kPlaintextRefused,
+                    options_.endpoint.hostPort() +
+                        " announces LOGINDISABLED: it does not accept a login on this connection. "
+                        "Use imaps:// or imap:// with STARTTLS.");
+    }
+    s = loginCommand(user, password);
+  } else {
+    return Status(Errc::kUsage, "unsupported authentication mechanism '" + mech +
+                                    "' (supported: PLAIN, LOGIN)");
+  }
+  if (!s) return s;
+  // Servers may send new capabilities in the OK response; ask again if they did not.
+  if (capabilities_.empty() || !hasCapability("IMAP4REV1")) return refreshCapabilities();
+  return Status::ok();
+}
+
+Status Connection::loginCommand(const std::string& user, const Secret& password) {
+  CommandBuilder cmd(nextTag(), "LOGIN", literalPlus());
+  // Passwords are always quoted or literal, never atoms (QUIRKS.md: Dovecot "Invalid
+  // characters in atom" for special characters).
+  cmd.quotedOrLiteral(user);
+  cmd.quotedOrLiteral(password.reveal());
+  MF_ASSIGN_OR_RETURN(Response done, execute(cmd));
+  if (done.isOk()) {
+    absorbCapabilityCode(done);
+    return Status::ok();
+  }
+  return Status(Errc::kAuth, "login as '" + user + "' at " + options_.endpoint.hostPort() +
+                                 " was refused: " + serverWords(done) +
+                                 ". Check the user name and password.");
+}
+
+Status Connection::authenticatePlain(const std::string& user, const Secret& password) {
+  // RFC 4616: authzid NUL authcid NUL passwd; authzid empty = act as the login user.
+  std::string response;
+  response.push_back('\0');
+  response += user;
+  response.push_back('\0');
+  response += password.reveal();
+  std::string encoded = base64Encode(response);
+  std::fill(response.begin(), response.end(), '\0');
+
+  std::string tag = nextTag();
+  const bool initialResponse = hasCapability("SASL-IR");
+  std::string line = tag + " AUTHENTICATE PLAIN";
+  if (initialResponse) line += " " + (encoded.empty() ? std::string("=") : encoded);
+  line += "\r\n";
+  Status sent = sendRaw(line);
+  std::fill(line.begin(), line.end(), '\0');
+  MF_RETURN_IF_ERROR(sent);
+  for (;;) {
+    MF_ASSIGN_OR_RETURN(Response r, readResponse());
+    if (r.type == ResponseType::kContinuation) {
+      std::string reply = (initialResponse ? std::string("*") : encoded) + "\r\n";
+      Status s = sendRaw(reply);
+      std::fill(reply.begin(), reply.end(), '\0');
+      MF_RETURN_IF_ERROR(s);
+      continue;
+    }
+    if (r.type != ResponseType::kTagged) continue;
+    if (r.tag != tag) continue;
+    std::fill(encoded.begin(), encoded.end(), '\0');
+    if (r.isOk()) {
+      absorbCapabilityCode(r);
+      return Status::ok();
+    }
+    return Status(Errc::kAuth, "login as '" + user + "' at " + options_.endpoint.hostPort() +
+                                   " was refused (AUTHENTICATE PLAIN): " + serverWords(r) +
+                                   ". Check the user name and password.");
+  }
+}
+
+Status Connection::sendRaw(std::string_view bytes) {
+  if (!stream_) return Status(Errc::kClosed, "connection is closed");
+  return stream_->writeAll(bytes);
+}
+
+Status Connection::send(const std::vector<CommandSegment>& segments,
+                        const std::function<Status(Response&)>& onOther) {
+  for (const auto& seg : segments) {
+    MF_RETURN_IF_ERROR(sendRaw(seg.bytes));
+    if (!seg.waitForContinuation) continue;
+    for (;;) {
+      MF_ASSIGN_OR_RETURN(Response r, readResponse());
+      if (r.type == ResponseType::kContinuation) break;
+      if (!onOther) {
+        return Status(Errc::kProtocol, "expected a continuation from " +
+                                           options_.endpoint.hostPort() + ", got: " + r.status +
+                                           " " + r.text);
+      }
+      MF_RETURN_IF_ERROR(onOther(r));
+      // A tagged answer to the command we are sending means the literal was refused.
+      if (r.type == ResponseType::kTagged && !seg.bytes.empty() &&
+          seg.bytes.compare(0, r.tag.size() + 1, r.tag + " ") == 0) {
+        return statusFromTagged(r, "command");
+      }
+    }
+  }
+  return Status::ok();
+}
+
+Result<ParseEvent> Connection::readEvent() {
+  for (;;) {
+    ParseEvent ev = parser_.next(pending_);
+    if (ev.kind == ParseEvent::kError) return parser_.error();
+    if (ev.kind != ParseEvent::kNeedMore) return ev;
+    if (!stream_) return Status(Errc::kClosed, "connection is closed");
+    MF_ASSIGN_OR_RETURN(size_t n, stream_->read(buffer_.data(), buffer_.size()));
+    pending_ = std::string_view(buffer_.data(), n);
+  }
+}
+
+Result<bool> Connection::readable() {
+  if (!pending_.empty()) return true;
+  return stream_->waitReadable(Millis(0));
+}
+
+Result<Response> Connection::readResponse() {
+  for (;;) {
+    MF_ASSIGN_OR_RETURN(ParseEvent ev, readEvent());
+    if (ev.kind == ParseEvent::kResponse) return parser_.takeResponse();
+    // Literals are collected unless a stream predicate is set; streamed data outside a
+    // streaming reader is a caller bug, so drop it rather than corrupt state.
+  }
+}
+
+Result<Response> Connection::execute(CommandBuilder& command, const UntaggedHandler& onUntagged) {
+  std::vector<CommandSegment> segments = command.build();
+  if (segments.empty()) return Status(Errc::kInternal, "empty command");
+  std::string tag = segments.front().bytes.substr(0, segments.front().bytes.find(' '));
+  MF_RETURN_IF_ERROR(send(segments, [&](Response& r) -> Status {
+    if (r.type == ResponseType::kUntagged && onUntagged) onUntagged(r);
+    return Status::ok();
+  }));
+  for (;;) {
+    MF_ASSIGN_OR_RETURN(Response r, readResponse());
+    if (r.type == ResponseType::kTagged) {
+      if (r.tag == tag) return r;
+      continue;  // a late answer to an earlier pipelined command
+    }
+    if (r.type == ResponseType::kUntagged && r.status == "BYE") {
+      return Status(Errc::kClosed, options_.endpoint.hostPort() +
+                                       " closed the session (BYE): " + serverWords(r));
+    }
+    if (r.type == ResponseType::kUntagged && onUntagged) onUntagged(r);
+  }
+}
+
+Status Connection::statusFromTagged(const Response& tagged, std::string_view what) {
+  if (tagged.isOk()) return Status::ok();
+  Errc code = tagged.status == "BAD" ? Errc::kServerBad : Errc::kServerNo;
+  return Status(code, std::string(what) + " failed: " + tagged.status + " " + serverWords(tagged));
+}
+
+void Connection::logout() {
+  if (!stream_) return;
+  // Best effort with a short deadline: the work is done, a slow LOGOUT must not hang us.
+  stream_->setReadTimeout(Millis(2000));
+  CommandBuilder cmd(nextTag(), "LOGOUT");
+  (void)execute(cmd);
+  stream_->close();
+  stream_.reset();
+}
+
+}  // namespace mf::imap

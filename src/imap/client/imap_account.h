@@ -1,0 +1,91 @@
+// ImapAccount: one logged-in IMAP connection exposed through the access interfaces, as a
+// source (EXAMINE, UID FETCH BODY.PEEK[] streamed, never a STORE/EXPUNGE) and as a
+// destination (CREATE, SUBSCRIBE, SELECT, pipelined APPEND with LITERAL+ and UIDPLUS).
+//
+// Names: NAMESPACE (or, without it, a guess from LIST) gives the personal prefix and
+// separator; folder paths are split on the separator, decoded from modified UTF-7 and
+// have the prefix removed. A name that is not valid modified UTF-7 (8-bit bytes sent by
+// broken servers) is kept as its raw bytes.
+//
+// Threading: one thread at a time. Not copyable.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "access/mail_access.h"
+#include "imap/client/connection.h"
+
+namespace mf::imap {
+
+struct AccountOptions {
+  ConnectOptions connect;
+  std::string user;
+  Secret password;
+};
+
+class ImapAccount : public access::MailSource, public access::MailDestination {
+ public:
+  // Connects, logs in and learns the namespace.
+  static Result<std::unique_ptr<ImapAccount>> open(const AccountOptions& options);
+  ~ImapAccount() override;
+
+  // MailSource and MailDestination (listFolders is shared).
+  Result<std::vector<access::Folder>> listFolders() override;
+  Result<access::FolderStatus> folderStatus(const access::Folder& folder) override;
+  Result<access::FolderStatus> openForRead(const access::Folder& folder) override;
+  Result<std::vector<access::MessageMeta>> listMessages(uint32_t minUid) override;
+  Status fetchBodies(const std::vector<uint32_t>& uids, access::BodyConsumer& consumer) override;
+  std::string describe() const override;
+
+  char separator() const override { return separator_; }
+  Result<access::Folder> createFolder(const std::vector<std::string>& path) override;
+  Status subscribe(const access::Folder& folder) override;
+  Result<access::DestinationFolderInfo> openForAppend(const access::Folder& folder) override;
+  Status beginAppend(const access::AppendRequest& request) override;
+  Status appendData(std::string_view chunk) override;
+  Status endAppend() override;
+  Result<std::vector<access::AppendResult>> collect(bool wait) override;
+  size_t appendsInFlight() const override { return inFlight_.size(); }
+  Result<std::vector<uint32_t>> searchMessageId(std::string_view messageId) override;
+
+  Connection& connection() { return *conn_; }
+  const std::string& personalPrefix() const { return prefix_; }
+
+  // Builds the server's name for a path (prefix, separator, modified UTF-7).
+  Result<std::string> wireNameFor(const std::vector<std::string>& path) const;
+
+ private:
+  explicit ImapAccount(std::unique_ptr<Connection> conn);
+  Status learnNamespace();
+  Result<std::vector<std::string>> listNames(const char* command,
+                                             std::vector<access::Folder>* folders);
+  access::Folder folderFromWire(const std::string& wireName, char delimiter) const;
+  Status handleAppendResponse(Response& r);
+  Result<access::FolderStatus> openFolder(const access::Folder& folder, bool readOnly,
+                                          access::DestinationFolderInfo* info);
+
+  std::unique_ptr<Connection> conn_;
+  std::string prefix_;      // personal namespace prefix, e.g. "INBOX." or ""
+  char separator_ = '/';
+  bool separatorKnown_ = false;
+  std::string selected_;    // wire name of the open folder
+  bool selectedReadOnly_ = true;
+
+  struct InFlight {
+    std::string tag;
+    uint64_t ticket = 0;
+    bool refused = false;   // the server said NO before we sent the literal
+    Status refusal;
+  };
+  std::deque<InFlight> inFlight_;
+  std::vector<access::AppendResult> completed_;
+  uint64_t appendRemaining_ = 0;  // bytes of the current literal still to send
+  bool appendDiscard_ = false;    // current literal refused: swallow its bytes
+  std::string writeBuffer_;       // coalesces small writes of the APPEND stream
+};
+
+}  // namespace mf::imap

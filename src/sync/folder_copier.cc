@@ -1,0 +1,460 @@
+#include "sync/folder_copier.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <set>
+
+#include "sync/content_hash.h"
+
+namespace mf::sync {
+namespace {
+
+using store::MessageRecord;
+using store::MessageState;
+
+bool isSystemFlag(const std::string& flag) { return !flag.empty() && flag[0] == '\\'; }
+
+bool containsNoCase(const std::vector<std::string>& list, const std::string& item) {
+  for (const auto& x : list) {
+    if (x.size() == item.size() && strncasecmp(x.data(), item.data(), x.size()) == 0) return true;
+  }
+  return false;
+}
+
+MessageFailure failureOf(uint32_t uid, const Status& status) {
+  return MessageFailure{uid, std::string(errcName(status.code())),
+                        std::string(errorClassName(status.errorClass())), status.message()};
+}
+
+MessageRecord failedRecord(const access::MessageMeta& meta, const Status& status) {
+  MessageRecord r;
+  r.sourceUid = meta.uid;
+  r.state = MessageState::kFailed;
+  r.size = meta.size;
+  r.messageId = meta.messageId;
+  r.errorCode = std::string(errcName(status.code()));
+  r.errorClass = std::string(errorClassName(status.errorClass()));
+  r.errorText = status.message();
+  return r;
+}
+
+// Streams each fetched body into a pipelined APPEND and gathers the outcomes.
+class AppendStreamer : public access::BodyConsumer {
+ public:
+  AppendStreamer(access::MailDestination& destination,
+                 const std::map<uint32_t, const access::MessageMeta*>& batch,
+                 std::function<std::vector<std::string>(const access::MessageMeta&)> flagsFor,
+                 size_t window)
+      : destination_(destination), batch_(batch), flagsFor_(std::move(flagsFor)), window_(window) {}
+
+  Status begin(uint32_t uid, uint64_t size) override {
+    auto it = batch_.find(uid);
+    if (it == batch_.end() || delivered_.count(uid)) {
+      skipping_ = true;  // a body we did not ask for (or twice): ignore it
+      return Status::ok();
+    }
+    skipping_ = false;
+    delivered_[uid] = size;
+    access::AppendRequest request;
+    request.ticket = uid;
+    request.flags = flagsFor_(*it->second);
+    request.internalDate = it->second->internalDate;
+    request.size = size;
+    return destination_.beginAppend(request);
+  }
+  Status data(std::string_view chunk) override {
+    if (skipping_) return Status::ok();
+    return destination_.appendData(chunk);
+  }
+  Status end() override {
+    if (skipping_) return Status::ok();
+    MF_RETURN_IF_ERROR(destination_.endAppend());
+    // Keep the window bounded: block only when it is full, otherwise just pick up answers.
+    return gather(destination_.appendsInFlight() >= window_);
+  }
+  Status gather(bool wait) {
+    MF_ASSIGN_OR_RETURN(auto results, destination_.collect(wait));
+    for (auto& r : results) results_[static_cast<uint32_t>(r.ticket)] = std::move(r);
+    return Status::ok();
+  }
+  Status drain() {
+    while (destination_.appendsInFlight() > 0) MF_RETURN_IF_ERROR(gather(true));
+    return gather(false);
+  }
+
+  std::map<uint32_t, uint64_t> delivered_;  // uid -> body size
+  std::map<uint32_t, access::AppendResult> results_;
+
+ private:
+  access::MailDestination& destination_;
+  const std::map<uint32_t, const access::MessageMeta*>& batch_;
+  std::function<std::vector<std::string>(const access::MessageMeta&)> flagsFor_;
+  size_t window_;
+  bool skipping_ = false;
+};
+
+}  // namespace
+
+FolderCopier::FolderCopier(access::MailSource& source, access::MailDestination& destination,
+                           access::MailSource& destinationReader, store::Store& store,
+                           const MigrateOptions& options, ProgressSink& progress)
+    : source_(source),
+      destination_(destination),
+      destinationReader_(destinationReader),
+      store_(store),
+      options_(options),
+      progress_(progress) {}
+
+bool FolderCopier::retryable(const MessageRecord& record) const {
+  return record.errorClass == errorClassName(ErrorClass::kRetry);
+}
+
+std::vector<std::string> FolderCopier::acceptedFlags(const access::MessageMeta& meta) const {
+  std::vector<std::string> out;
+  for (const auto& flag : meta.flags) {
+    if (containsNoCase({"\\Recent"}, flag)) continue;
+    if (!options_.includeDeleted && containsNoCase({"\\Deleted"}, flag)) continue;
+    // Keywords only where PERMANENTFLAGS allows them (\* = any); system flags always.
+    if (!isSystemFlag(flag) && !destinationInfo_.acceptsAnyKeyword &&
+        !containsNoCase(destinationInfo_.permanentFlags, flag)) {
+      continue;
+    }
+    out.push_back(flag);
+  }
+  return out;
+}
+
+FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folder& destinationFolder) {
+  const auto started = std::chrono::steady_clock::now();
+  FolderReport report;
+  report.source = mapping.source.displayName();
+  report.destination = joinPath(mapping.destinationPath);
+  report.notes = mapping.notes;
+  sourceName_ = report.source;
+  destinationFolder_ = destinationFolder;
+  records_.clear();
+  metas_.clear();
+
+  auto fail = [&](const Status& s) {
+    report.error = s.message();
+    report.errorCode = std::string(errcName(s.code()));
+  };
+
+  Status prepared = prepare(mapping, report);
+  if (!prepared) fail(prepared);
+
+  if (prepared && !report.upToDate) {
+    // Decide what to copy.
+    std::vector<const access::MessageMeta*> toCopy;
+    uint64_t bytes = 0;
+    for (const auto& meta : metas_) {
+      ++report.seen;
+      auto rec = records_.find(meta.uid);
+      if (rec != records_.end()) {
+        if (rec->second.state == MessageState::kCopied) {
+          ++report.alreadyCopied;
+          continue;
+        }
+        if (rec->second.state == MessageState::kFailed && !retryable(rec->second)) {
+          if (rec->second.errorCode == "vanished") {
+            ++report.skippedVanished;
+          } else {
+            ++report.failed;
+            report.failures.push_back({meta.uid, rec->second.errorCode, rec->second.errorClass,
+                                       rec->second.errorText});
+          }
+          continue;
+        }
+      }
+      if (!options_.includeDeleted && meta.hasFlag("\\Deleted")) {
+        ++report.skippedDeleted;
+        continue;
+      }
+      toCopy.push_back(&meta);
+      bytes += meta.size;
+    }
+    report.plannedMessages = toCopy.size();
+    report.plannedBytes = bytes;
+    if (!options_.dryRun) {
+      progress_.onFolderStart(report.source, report.destination, toCopy.size(), bytes);
+      Status batchStatus;
+      for (size_t i = 0; i < toCopy.size() && batchStatus.isOk();) {
+        std::vector<const access::MessageMeta*> batch;
+        uint64_t batchBytes = 0;
+        while (i < toCopy.size() && batch.size() < options_.batchMessages &&
+               (batch.empty() || batchBytes + toCopy[i]->size <= options_.batchBytes)) {
+          batchBytes += toCopy[i]->size;
+          batch.push_back(toCopy[i++]);
+        }
+        batchStatus = copyBatch(batch, report);
+      }
+      if (!batchStatus) {
+        fail(batchStatus);
+        // Messages never attempted are neither copied nor failed: count them as failed for
+        // this run so the numbers add up; they stay unrecorded and the next run copies them.
+        uint64_t handled = report.copied + report.alreadyCopied + report.skippedDeleted +
+                           report.skippedVanished + report.failed;
+        if (report.seen > handled) report.failed += report.seen - handled;
+      } else {
+        // Advance the watermark: everything below UIDNEXT is handled, except messages
+        // whose failure is worth retrying, which the next run must list again.
+        uint32_t watermark = sourceStatus_.uidNext;
+        if (!watermark && !metas_.empty()) watermark = metas_.back().uid + 1;
+        for (const auto& [uid, rec] : records_) {
+          if (rec.state == MessageState::kFailed && retryable(rec) && uid < watermark) {
+            watermark = uid;
+            break;
+          }
+        }
+        store::FolderPairState state;
+        state.mailboxKey = options_.mailboxKey;
+        state.sourceFolder = sourceName_;
+        state.destinationFolder = report.destination;
+        state.sourceUidValidity = sourceStatus_.uidValidity;
+        state.sourceUidNext = watermark;
+        state.sourceHighestModSeq = sourceStatus_.highestModSeq;
+        state.destinationUidValidity = destinationInfo_.status.uidValidity;
+        Status saved = store_.saveFolder(state);
+        if (!saved) fail(saved);
+      }
+    }
+  }
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!options_.dryRun) progress_.onFolderDone(report);
+  return report;
+}
+
+Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report) {
+  MF_ASSIGN_OR_RETURN(saved_, store_.loadFolder(options_.mailboxKey, sourceName_));
+  MF_ASSIGN_OR_RETURN(access::FolderStatus quick, source_.folderStatus(mapping.source));
+  // Work per folder, not per message, when nothing is new (SPEC.md 5).
+  if (saved_ && quick.uidValidity == saved_->sourceUidValidity && quick.uidNext != 0 &&
+      quick.uidNext == saved_->sourceUidNext &&
+      saved_->destinationFolder == report.destination && mapping.existingDestination) {
+    report.upToDate = true;
+    return Status::ok();
+  }
+  if (options_.dryRun && !mapping.existingDestination) report.willCreate = true;
+
+  MF_ASSIGN_OR_RETURN(sourceStatus_, source_.openForRead(mapping.source));
+  MF_ASSIGN_OR_RETURN(auto records, store_.loadMessages(options_.mailboxKey, sourceName_));
+  for (auto& r : records) records_[r.sourceUid] = std::move(r);
+
+  if (saved_ && saved_->sourceUidValidity != sourceStatus_.uidValidity) {
+    MF_RETURN_IF_ERROR(rematchAfterUidValidityChange(saved_->sourceUidValidity,
+                                                     sourceStatus_.uidValidity, report));
+  } else {
+    uint32_t minUid = saved_ ? saved_->sourceUidNext : 1;
+    if (sourceStatus_.messages > 0) {
+      MF_ASSIGN_OR_RETURN(metas_, source_.listMessages(minUid));
+    }
+  }
+  if (options_.dryRun) return Status::ok();
+
+  MF_ASSIGN_OR_RETURN(destinationInfo_, destination_.openForAppend(destinationFolder_));
+  destinationUidFloor_ = destinationInfo_.status.uidNext;
+  bool anyPending = std::any_of(records_.begin(), records_.end(), [](const auto& kv) {
+    return kv.second.state == MessageState::kPending;
+  });
+  if (anyPending) MF_RETURN_IF_ERROR(recoverPendingIntents(report));
+  return Status::ok();
+}
+
+Status FolderCopier::recoverPendingIntents(FolderReport& report) {
+  // For kPending records, destinationUid holds the destination UIDNEXT seen when the
+  // intent was written: anything the interrupted batch appended has a UID at or above it.
+  uint32_t floor = UINT32_MAX;
+  std::set<uint32_t> claimed;
+  for (const auto& [uid, rec] : records_) {
+    if (rec.state == MessageState::kPending) floor = std::min(floor, std::max<uint32_t>(rec.destinationUid, 1));
+    if (rec.state == MessageState::kCopied && rec.destinationUid) claimed.insert(rec.destinationUid);
+  }
+  MF_ASSIGN_OR_RETURN(auto landed, destinationReader_.listMessages(floor));
+  // destinationReader_ is the destination connection: listing does not change the selected
+  // folder, so appends can go on afterwards.
+  size_t next = 0;
+  std::vector<MessageRecord> updates;
+  size_t recovered = 0, requeued = 0;
+  for (auto& [uid, rec] : records_) {
+    if (rec.state != MessageState::kPending) continue;
+    // Appends on one connection land in the order sent (= source UID order), so scan the
+    // unclaimed destination messages forward, in order.
+    size_t probe = next;
+    bool found = false;
+    for (; probe < landed.size(); ++probe) {
+      const auto& d = landed[probe];
+      if (d.uid < rec.destinationUid || claimed.count(d.uid)) continue;
+      if (d.size == rec.size && d.messageId == rec.messageId) {
+        found = true;
+        break;
+      }
+    }
+    if (found) {
+      rec.state = MessageState::kCopied;
+      rec.destinationUid = landed[probe].uid;
+      claimed.insert(rec.destinationUid);
+      next = probe + 1;
+      ++recovered;
+      updates.push_back(rec);
+    } else {
+      ++requeued;
+    }
+  }
+  // Records that did not land are forgotten so they are copied again.
+  std::vector<MessageRecord> keep;
+  for (auto it = records_.begin(); it != records_.end();) {
+    if (it->second.state == MessageState::kPending) {
+      it = records_.erase(it);
+    } else {
+      keep.push_back(it->second);
+      ++it;
+    }
+  }
+  MF_RETURN_IF_ERROR(store_.replaceAllMessages(options_.mailboxKey, sourceName_, keep));
+  report.notes.push_back("resumed an interrupted run: " + std::to_string(recovered) +
+                         " message(s) had reached the destination, " + std::to_string(requeued) +
+                         " will be copied again");
+  return Status::ok();
+}
+
+Status FolderCopier::rematchAfterUidValidityChange(uint32_t oldValidity, uint32_t newValidity,
+                                                   FolderReport& report) {
+  // Every UID we stored is void. Re-identify the messages by Message-ID + size, and the
+  // ones without a Message-ID by the SHA-256 of their content against the copies.
+  if (sourceStatus_.messages > 0) {
+    MF_ASSIGN_OR_RETURN(metas_, source_.listMessages(1));
+  }
+  std::multimap<std::pair<std::string, uint64_t>, MessageRecord> byId;
+  std::vector<MessageRecord> withoutId;
+  for (const auto& [uid, rec] : records_) {
+    if (rec.state != MessageState::kCopied) continue;
+    if (!rec.messageId.empty()) byId.emplace(std::make_pair(rec.messageId, rec.size), rec);
+    else withoutId.push_back(rec);
+  }
+  std::vector<MessageRecord> matched;
+  std::vector<const access::MessageMeta*> unmatchedNoId;
+  for (const auto& meta : metas_) {
+    if (!meta.messageId.empty()) {
+      auto it = byId.find({meta.messageId, meta.size});
+      if (it != byId.end()) {
+        MessageRecord r = it->second;
+        r.sourceUid = meta.uid;
+        matched.push_back(r);
+        byId.erase(it);
+      }
+    } else {
+      unmatchedNoId.push_back(&meta);
+    }
+  }
+  size_t byContent = 0;
+  std::vector<uint32_t> destUids;
+  for (const auto& r : withoutId) {
+    if (r.destinationUid) destUids.push_back(r.destinationUid);
+  }
+  if (!unmatchedNoId.empty() && !destUids.empty()) {
+    // Digest the copies on the destination, then the candidates on the source.
+    MF_RETURN_IF_ERROR(destinationReader_.openForRead(destinationFolder_).status());
+    MF_ASSIGN_OR_RETURN(auto destDigests, digestBodies(destinationReader_, destUids));
+    std::vector<uint32_t> srcUids;
+    for (const auto* m : unmatchedNoId) srcUids.push_back(m->uid);
+    MF_ASSIGN_OR_RETURN(auto srcDigests, digestBodies(source_, srcUids));
+    std::multimap<std::string, uint32_t> destByHash;
+    for (const auto& [uid, d] : destDigests) destByHash.emplace(d.sha256Hex, uid);
+    for (const auto* m : unmatchedNoId) {
+      auto s = srcDigests.find(m->uid);
+      if (s == srcDigests.end()) continue;
+      auto d = destByHash.find(s->second.sha256Hex);
+      if (d == destByHash.end()) continue;
+      MessageRecord r;
+      r.sourceUid = m->uid;
+      r.state = MessageState::kCopied;
+      r.destinationUid = d->second;
+      r.size = m->size;
+      matched.push_back(r);
+      destByHash.erase(d);
+      ++byContent;
+    }
+  }
+  MF_RETURN_IF_ERROR(store_.replaceAllMessages(options_.mailboxKey, sourceName_, matched));
+  records_.clear();
+  for (auto& r : matched) records_[r.sourceUid] = r;
+  report.notes.push_back("source UIDVALIDITY changed (" + std::to_string(oldValidity) + " -> " +
+                         std::to_string(newValidity) + "): " + std::to_string(matched.size()) +
+                         " earlier copies re-identified (" + std::to_string(byContent) +
+                         " by content), the rest will be copied");
+  return Status::ok();
+}
+
+Status FolderCopier::copyBatch(const std::vector<const access::MessageMeta*>& batch,
+                               FolderReport& report) {
+  // 1. Intent, durable before anything is sent.
+  std::vector<MessageRecord> intents;
+  std::map<uint32_t, const access::MessageMeta*> byUid;
+  std::vector<uint32_t> uids;
+  for (const auto* meta : batch) {
+    MessageRecord r;
+    r.sourceUid = meta->uid;
+    r.state = MessageState::kPending;
+    r.destinationUid = destinationUidFloor_;
+    r.size = meta->size;
+    r.messageId = meta->messageId;
+    intents.push_back(r);
+    byUid[meta->uid] = meta;
+    uids.push_back(meta->uid);
+  }
+  MF_RETURN_IF_ERROR(store_.saveMessages(options_.mailboxKey, sourceName_, intents));
+
+  // 2. Stream.
+  AppendStreamer streamer(
+      destination_, byUid, [this](const access::MessageMeta& m) { return acceptedFlags(m); },
+      options_.appendWindow);
+  Status fetched = source_.fetchBodies(uids, streamer);
+  Status drained = fetched.isOk() ? streamer.drain() : Status::ok();
+
+  // 3. Outcomes. Messages without an answer stay kPending: the next run resolves them.
+  std::vector<MessageRecord> outcomes;
+  for (const auto* meta : batch) {
+    auto res = streamer.results_.find(meta->uid);
+    if (res != streamer.results_.end()) {
+      if (res->second.status.isOk()) {
+        MessageRecord r;
+        r.sourceUid = meta->uid;
+        r.state = MessageState::kCopied;
+        r.destinationUid = res->second.uid;
+        r.size = meta->size;
+        r.messageId = meta->messageId;
+        outcomes.push_back(r);
+        ++report.copied;
+        uint64_t bytes = streamer.delivered_[meta->uid];
+        report.bytes += bytes;
+        if (res->second.uid) destinationUidFloor_ = std::max(destinationUidFloor_, res->second.uid + 1);
+        progress_.onMessage(bytes, true);
+      } else {
+        outcomes.push_back(failedRecord(*meta, res->second.status));
+        report.failures.push_back(failureOf(meta->uid, res->second.status));
+        ++report.failed;
+        progress_.onMessage(0, false);
+      }
+      records_[meta->uid] = outcomes.back();
+    } else if (fetched.isOk() && drained.isOk() && !streamer.delivered_.count(meta->uid)) {
+      // The source listed it but did not deliver it: expunged meanwhile (or a phantom UID
+      // as iCloud shows). Remember it so it is not asked for again.
+      MessageRecord r = failedRecord(*meta, Status(Errc::kNotFound, ErrorClass::kSource,
+                                                   "the source no longer has this message"));
+      r.errorCode = "vanished";
+      outcomes.push_back(r);
+      records_[meta->uid] = r;
+      ++report.skippedVanished;
+      progress_.onMessage(0, true);
+    }
+  }
+  MF_RETURN_IF_ERROR(store_.saveMessages(options_.mailboxKey, sourceName_, outcomes));
+  if (!fetched) return fetched;
+  return drained;
+}
+
+}  // namespace mf::sync

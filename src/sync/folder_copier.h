@@ -1,0 +1,58 @@
+// Copies one folder pair (internal to the sync layer; see migrator.h for the guarantees).
+//
+// Steps: quick up-to-date check (STATUS vs. the saved UIDVALIDITY/UIDNEXT), listing from
+// the saved watermark, recovery of pending intents, UIDVALIDITY re-match, then batches:
+// record intents -> stream bodies into pipelined appends -> record outcomes.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "access/mail_access.h"
+#include "store/state_store.h"
+#include "sync/folder_plan.h"
+#include "sync/migrator.h"
+#include "sync/report.h"
+
+namespace mf::sync {
+
+class FolderCopier {
+ public:
+  FolderCopier(access::MailSource& source, access::MailDestination& destination,
+               access::MailSource& destinationReader, store::Store& store,
+               const MigrateOptions& options, ProgressSink& progress);
+
+  // `destinationFolder` must exist already unless options.dryRun.
+  FolderReport run(const FolderMapping& mapping, const access::Folder& destinationFolder);
+
+ private:
+  using RecordMap = std::map<uint32_t, store::MessageRecord>;
+
+  Status prepare(const FolderMapping& mapping, FolderReport& report);
+  Status rematchAfterUidValidityChange(uint32_t oldValidity, uint32_t newValidity,
+                                       FolderReport& report);
+  Status recoverPendingIntents(FolderReport& report);
+  Status copyBatch(const std::vector<const access::MessageMeta*>& batch, FolderReport& report);
+  std::vector<std::string> acceptedFlags(const access::MessageMeta& meta) const;
+  bool retryable(const store::MessageRecord& record) const;
+
+  access::MailSource& source_;
+  access::MailDestination& destination_;
+  access::MailSource& destinationReader_;
+  store::Store& store_;
+  const MigrateOptions& options_;
+  ProgressSink& progress_;
+
+  // Per-run state of the folder being copied.
+  std::string sourceName_;
+  access::Folder destinationFolder_;
+  std::optional<store::FolderPairState> saved_;
+  access::FolderStatus sourceStatus_;
+  access::DestinationFolderInfo destinationInfo_;
+  RecordMap records_;
+  std::vector<access::MessageMeta> metas_;
+  uint32_t destinationUidFloor_ = 0;  // no message we append can get a smaller UID
+};
+
+}  // namespace mf::sync

@@ -1,0 +1,63 @@
+// Folder planning: which source folders are copied, and to which destination path.
+// Pure (no I/O): input is the two folder lists and the user's rules.
+//
+// Rules, in order (SPEC.md section 4):
+// 1. --include / --exclude glob patterns (fnmatch, '*' also matches '/') on the source's
+//    display name ("Work/Projects"). With includes given, only matching folders are copied;
+//    excludes always win. A folder's pattern match does not pull in its children: use
+//    "Work/*" for that.
+// 2. --map 'Old/Name=New/Name' rename rules: an exact match or a prefix at a '/' boundary
+//    ("Old/Name/Sub" becomes "New/Name/Sub"). The first matching rule wins.
+// 3. Special folders: a top-level source folder that is Sent / Drafts / Trash / Junk /
+//    Archive (by SPECIAL-USE attribute, else by a well-known name such as "Sent Items") is
+//    mapped to the destination folder with the same SPECIAL-USE attribute, else to the
+//    destination's folder of a well-known name, else keeps its name. Only one source folder
+//    is mapped onto each destination special folder (the one with the attribute first).
+// 4. A component containing the destination's separator is kept as one folder with that
+//    character replaced by '_' (reported).
+// Non-selectable (\Noselect) source folders are not copied; their children are.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "access/mail_access.h"
+#include "base/status.h"
+
+namespace mf::sync {
+
+struct MapRule {
+  std::string from;  // source display name ('/'-separated)
+  std::string to;    // destination display name ('/'-separated)
+};
+
+// Parses "Old/Name=New/Name". Errc::kUsage on a malformed rule.
+Result<MapRule> parseMapRule(const std::string& text);
+
+struct PlanOptions {
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  std::vector<MapRule> map;
+};
+
+struct FolderMapping {
+  access::Folder source;
+  std::vector<std::string> destinationPath;
+  const access::Folder* existingDestination = nullptr;  // points into the destination list
+  std::vector<std::string> notes;  // renames the user should know about
+};
+
+struct FolderPlan {
+  std::vector<FolderMapping> folders;      // in source order; parents before children
+  std::vector<std::string> excluded;       // source display names left out by rule
+};
+
+access::SpecialUse wellKnownSpecialUse(const std::string& name);
+
+FolderPlan planFolders(const std::vector<access::Folder>& source,
+                       const std::vector<access::Folder>& destination, char destinationSeparator,
+                       const PlanOptions& options);
+
+std::string joinPath(const std::vector<std::string>& path);
+
+}  // namespace mf::sync

@@ -1,0 +1,79 @@
+#include "sync/folder_plan.h"
+
+#include <gtest/gtest.h>
+
+namespace mf::sync {
+namespace {
+using access::Folder;
+using access::SpecialUse;
+
+Folder folder(std::vector<std::string> path, SpecialUse use = SpecialUse::kNone,
+              bool selectable = true) {
+  Folder f;
+  f.path = std::move(path);
+  f.wireName = joinPath(f.path);
+  f.specialUse = use;
+  f.selectable = selectable;
+  return f;
+}
+
+const FolderMapping* find(const FolderPlan& plan, const std::string& source) {
+  for (const auto& m : plan.folders)
+    if (m.source.displayName() == source) return &m;
+  return nullptr;
+}
+}  // namespace
+
+TEST(FolderPlan, MapsSpecialFoldersByAttributeThenName) {
+  std::vector<Folder> src = {folder({"INBOX"}), folder({"Sent Items"}), folder({"Sent"}),
+                             folder({"Deleted Items"}), folder({"Work"}), folder({"Work", "Sent"})};
+  std::vector<Folder> dst = {folder({"INBOX"}), folder({"Gesendet"}, SpecialUse::kSent),
+                             folder({"Trash"})};
+  FolderPlan plan = planFolders(src, dst, '/', {});
+  ASSERT_EQ(plan.folders.size(), 6u);
+  // "Sent Items" sorts first among the name matches here, but plain order decides: the first
+  // well-known Sent folder in the source list wins; the other keeps its own name.
+  EXPECT_EQ(joinPath(find(plan, "Sent Items")->destinationPath), "Gesendet");
+  EXPECT_EQ(joinPath(find(plan, "Sent")->destinationPath), "Sent");
+  EXPECT_EQ(joinPath(find(plan, "Deleted Items")->destinationPath), "Trash");
+  EXPECT_EQ(joinPath(find(plan, "Work/Sent")->destinationPath), "Work/Sent");
+  EXPECT_EQ(find(plan, "INBOX")->existingDestination, &dst[0]);
+}
+
+TEST(FolderPlan, AttributeBeatsName) {
+  std::vector<Folder> src = {folder({"Sent"}), folder({"Outbox copies"}, SpecialUse::kSent)};
+  std::vector<Folder> dst = {folder({"Sent"}, SpecialUse::kSent)};
+  FolderPlan plan = planFolders(src, dst, '/', {});
+  EXPECT_EQ(joinPath(find(plan, "Outbox copies")->destinationPath), "Sent");
+  // Plain "Sent" would collide with the special folder: kept apart, not merged.
+  EXPECT_NE(joinPath(find(plan, "Sent")->destinationPath), "Sent");
+}
+
+TEST(FolderPlan, IncludeExcludeAndMapRules) {
+  std::vector<Folder> src = {folder({"INBOX"}), folder({"Old"}), folder({"Old", "Sub"}),
+                             folder({"Spam"}), folder({"Parent"}, SpecialUse::kNone, false),
+                             folder({"Parent", "Child"})};
+  PlanOptions opt;
+  opt.exclude = {"Spam"};
+  opt.map = {*parseMapRule("Old=Archive/Old")};
+  FolderPlan plan = planFolders(src, {}, '/', opt);
+  EXPECT_EQ(plan.excluded, std::vector<std::string>{"Spam"});
+  EXPECT_EQ(joinPath(find(plan, "Old")->destinationPath), "Archive/Old");
+  EXPECT_EQ(joinPath(find(plan, "Old/Sub")->destinationPath), "Archive/Old/Sub");
+  EXPECT_EQ(find(plan, "Parent"), nullptr);  // \Noselect
+  EXPECT_NE(find(plan, "Parent/Child"), nullptr);
+
+  PlanOptions only;
+  only.include = {"Old*"};
+  EXPECT_EQ(planFolders(src, {}, '/', only).folders.size(), 2u);
+  EXPECT_FALSE(parseMapRule("no-equals").isOk());
+  EXPECT_FALSE(parseMapRule("=x").isOk());
+}
+
+TEST(FolderPlan, ComponentWithDestinationSeparatorIsKeptWhole) {
+  std::vector<Folder> src = {folder({"a.b", "c"})};
+  FolderPlan plan = planFolders(src, {}, '.', {});
+  EXPECT_EQ(plan.folders[0].destinationPath, (std::vector<std::string>{"a_b", "c"}));
+  EXPECT_FALSE(plan.folders[0].notes.empty());
+}
+}  // namespace mf::sync

@@ -1,0 +1,61 @@
+// The migration engine for one mailbox: plans folders, then copies every new message of
+// every planned folder exactly once, recording progress in the state store.
+//
+// Exactly once (DESIGN.md practice 8): before a batch of APPENDs is sent, each message's
+// intent is recorded (state kPending, with the destination's UIDNEXT at that moment as a
+// lower bound for where it can land); after the server's answer, the destination UID
+// (kCopied) or the refusal (kFailed). A run that finds kPending records (a crash or lost
+// connection mid-batch) looks at the destination's messages from that lower bound on and
+// claims those matching in order by size and Message-ID, so each message lands once.
+//
+// A changed source UIDVALIDITY is detected; the earlier records are re-matched to the new
+// UIDs by Message-ID and size, or by SHA-256 of the content for messages without one.
+//
+// Streaming: bodies flow from MailSource::fetchBodies straight into pipelined appends;
+// memory stays bounded by the connection buffers, whatever the message sizes.
+//
+// Failures are scoped: a refused message is recorded and the folder goes on; a folder that
+// cannot be created or read is reported and the run goes on with the next folder.
+#pragma once
+
+#include <string>
+
+#include "access/mail_access.h"
+#include "store/state_store.h"
+#include "sync/folder_plan.h"
+#include "sync/report.h"
+
+namespace mf::sync {
+
+struct MigrateOptions {
+  std::string mailboxKey;       // identifies this source->destination pair in the store
+  PlanOptions plan;
+  bool includeDeleted = false;  // copy messages flagged \Deleted too
+  bool dryRun = false;          // plan and count; change nothing anywhere
+  size_t batchMessages = 500;   // messages per recorded batch (one state transaction each)
+  uint64_t batchBytes = 64ull << 20;
+  size_t appendWindow = 64;     // APPENDs in flight on the destination connection
+};
+
+class Migrator {
+ public:
+  Migrator(access::MailSource& source, access::MailDestination& destination,
+           access::MailSource& destinationReader, store::Store& store, MigrateOptions options,
+           ProgressSink& progress);
+
+  // Runs the whole mailbox. Errors of single messages and folders are in the report; a
+  // non-OK result means the run could not start (listing folders or the store failed).
+  Result<MigrationReport> run();
+
+ private:
+  FolderReport migrateFolder(const FolderMapping& mapping);
+
+  access::MailSource& source_;
+  access::MailDestination& destination_;
+  access::MailSource& destinationReader_;
+  store::Store& store_;
+  MigrateOptions options_;
+  ProgressSink& progress_;
+};
+
+}  // namespace mf::sync

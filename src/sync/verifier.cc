@@ -1,0 +1,150 @@
+#include "sync/verifier.h"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "message/imap_date.h"
+#include "sync/content_hash.h"
+
+namespace mf::sync {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::set<std::string> normalizedFlags(const access::MessageMeta& m, bool includeDeleted) {
+  std::set<std::string> out;
+  for (const auto& f : m.flags) {
+    std::string l = lower(f);
+    if (l == "\\recent") continue;
+    if (!includeDeleted && l == "\\deleted") continue;
+    out.insert(l);
+  }
+  return out;
+}
+
+std::string joinFlags(const std::set<std::string>& flags) {
+  std::string out = "(";
+  for (const auto& f : flags) {
+    if (out.size() > 1) out += ' ';
+    out += f;
+  }
+  return out + ")";
+}
+
+std::string describe(const access::MessageMeta& m) {
+  std::string s = "UID " + std::to_string(m.uid);
+  s += m.messageId.empty() ? " (no Message-ID)" : " " + m.messageId;
+  s += ", " + std::to_string(m.size) + " bytes, " + m.internalDate;
+  return s;
+}
+
+// Identity key for pairing: content hash (deep) or Message-ID + size.
+using KeyFn = std::function<std::string(const access::MessageMeta&)>;
+
+void compareFolder(const std::vector<access::MessageMeta>& src,
+                   const std::vector<access::MessageMeta>& dst, const KeyFn& srcKey,
+                   const KeyFn& dstKey, bool includeDeleted, FolderVerification& out) {
+  std::multimap<std::string, const access::MessageMeta*> pool;
+  for (const auto& d : dst) pool.emplace(dstKey(d), &d);
+  for (const auto& s : src) {
+    auto it = pool.find(srcKey(s));
+    if (it == pool.end()) {
+      out.missing.push_back(describe(s));
+      continue;
+    }
+    const access::MessageMeta& d = *it->second;
+    auto sf = normalizedFlags(s, includeDeleted);
+    auto df = normalizedFlags(d, includeDeleted);
+    if (sf != df) {
+      out.flagDifferences.push_back(describe(s) + ": source flags " + joinFlags(sf) +
+                                    ", destination UID " + std::to_string(d.uid) + " has " +
+                                    joinFlags(df));
+    }
+    auto sd = message::parseImapDateTime(s.internalDate);
+    auto dd = message::parseImapDateTime(d.internalDate);
+    if (sd != dd) {
+      out.dateDifferences.push_back(describe(s) + ": destination UID " + std::to_string(d.uid) +
+                                    " has internal date " + d.internalDate);
+    }
+    pool.erase(it);
+  }
+  for (const auto& [key, d] : pool) out.extra.push_back(describe(*d));
+}
+
+}  // namespace
+
+bool VerifyReport::identical() const {
+  return std::all_of(folders.begin(), folders.end(),
+                     [](const FolderVerification& f) { return f.identical(); });
+}
+
+Result<VerifyReport> verifyMailbox(access::MailSource& source,
+                                   access::MailDestination& destination,
+                                   access::MailSource& destinationReader,
+                                   const VerifyOptions& options) {
+  VerifyReport report;
+  report.deep = options.deep;
+  MF_ASSIGN_OR_RETURN(auto sourceFolders, source.listFolders());
+  MF_ASSIGN_OR_RETURN(auto destinationFolders, destination.listFolders());
+  FolderPlan plan =
+      planFolders(sourceFolders, destinationFolders, destination.separator(), options.plan);
+
+  for (const auto& m : plan.folders) {
+    FolderVerification fv;
+    fv.source = m.source.displayName();
+    fv.destination = joinPath(m.destinationPath);
+    auto run = [&]() -> Status {
+      MF_ASSIGN_OR_RETURN(auto sst, source.openForRead(m.source));
+      std::vector<access::MessageMeta> src;
+      if (sst.messages) {
+        MF_ASSIGN_OR_RETURN(src, source.listMessages(1));
+      }
+      if (!options.includeDeleted) {
+        std::erase_if(src, [](const access::MessageMeta& x) { return x.hasFlag("\\Deleted"); });
+      }
+      fv.sourceMessages = src.size();
+      std::vector<access::MessageMeta> dst;
+      if (m.existingDestination) {
+        MF_ASSIGN_OR_RETURN(auto dstStatus, destinationReader.openForRead(*m.existingDestination));
+        if (dstStatus.messages) {
+          MF_ASSIGN_OR_RETURN(dst, destinationReader.listMessages(1));
+        }
+      } else if (!src.empty()) {
+        fv.error = "destination folder '" + fv.destination + "' does not exist";
+      }
+      fv.destinationMessages = dst.size();
+      if (options.deep) {
+        std::vector<uint32_t> su, du;
+        for (const auto& x : src) su.push_back(x.uid);
+        for (const auto& x : dst) du.push_back(x.uid);
+        MF_ASSIGN_OR_RETURN(auto sh, digestBodies(source, su));
+        std::map<uint32_t, BodyDigest> dh;
+        if (!du.empty()) {
+          MF_ASSIGN_OR_RETURN(dh, digestBodies(destinationReader, du));
+        }
+        compareFolder(
+            src, dst, [&](const access::MessageMeta& x) { return "sha256:" + sh[x.uid].sha256Hex; },
+            [&](const access::MessageMeta& x) { return "sha256:" + dh[x.uid].sha256Hex; },
+            options.includeDeleted, fv);
+      } else {
+        auto key = [](const access::MessageMeta& x) {
+          return x.messageId + "\n" + std::to_string(x.size);
+        };
+        compareFolder(src, dst, key, key, options.includeDeleted, fv);
+      }
+      return Status::ok();
+    };
+    Status s = run();
+    if (!s) fv.error = s.message();
+    report.folders.push_back(std::move(fv));
+  }
+  return report;
+}
+
+}  // namespace mf::sync
