@@ -156,4 +156,16 @@ BIO* newSocketBio(int fd) {
   return bio;
 }
 
+BIO* newBufferedSocketBio(int fd, int bufferBytes) {
+  BIO* socket = newSocketBio(fd);
+  BIO* buffer = BIO_new(BIO_f_buffer());
+  if (socket == nullptr || buffer == nullptr ||
+      BIO_set_write_buffer_size(buffer, bufferBytes) != 1) {
+    BIO_free(socket);
+    BIO_free(buffer);
+    return nullptr;
+  }
+  return BIO_push(buffer, socket);
+}
+
 }  // namespace mf::net::detail

@@ -26,4 +26,9 @@ Result<SSL_CTX*> sharedTlsContext(const TlsOptions& options);
 // Returns nullptr when OpenSSL is out of memory.
 BIO* newSocketBio(int fd);
 
+// The same socket BIO behind a BIO_f_buffer of `bufferBytes` for writes: OpenSSL hands each
+// TLS record (at most 16 KB) to its write BIO separately, and the buffer lets one send()
+// carry several. The owner must BIO_flush() it when a write is complete.
+BIO* newBufferedSocketBio(int fd, int bufferBytes);
+
 }  // namespace mf::net::detail

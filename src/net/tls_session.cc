@@ -15,6 +15,9 @@
 namespace mf::net::detail {
 namespace {
 
+// Four full TLS records per send() during bulk writes.
+constexpr int kWriteBufferBytes = 64 * 1024;
+
 constexpr const char* kTrustRemedy =
     "Use --ca-file FILE to trust this server's CA, or --insecure to skip verification "
     "(not recommended)";
@@ -144,9 +147,16 @@ Result<std::unique_ptr<TlsSession>> TlsSession::handshake(int fd, const std::str
     return Status(Errc::kTls, "cannot create a TLS session: " + firstErrorReason());
   }
   std::unique_ptr<TlsSession> session(new TlsSession(fd, ssl, hostPort));
-  BIO* bio = newSocketBio(fd);
-  if (bio == nullptr) return Status(Errc::kTls, "cannot create a TLS socket BIO: out of memory");
-  SSL_set_bio(ssl, bio, bio);
+  // Separate BIOs on the same socket: reads go straight to recv() (read-ahead in the SSL
+  // context batches them), writes through a buffer that writeAll() flushes at its end.
+  BIO* readBio = newSocketBio(fd);
+  BIO* writeBio = newBufferedSocketBio(fd, kWriteBufferBytes);
+  if (readBio == nullptr || writeBio == nullptr) {
+    BIO_free(readBio);
+    BIO_free_all(writeBio);
+    return Status(Errc::kTls, "cannot create a TLS socket BIO: out of memory");
+  }
+  SSL_set_bio(ssl, readBio, writeBio);
 
   std::string name = stripBrackets(options.serverName.empty() ? host : options.serverName);
   bool ipLiteral = isIpLiteral(name);
@@ -282,7 +292,22 @@ Status TlsSession::writeAll(std::string_view data, Millis timeout, uint64_t& wri
     MF_ASSIGN_OR_RETURN(bool ready, waitFd(fd_, events, timeout));
     if (!ready) return writeTimeoutError(hostPort_, timeout);
   }
-  return Status::ok();
+  return flush(timeout);
+}
+
+Status TlsSession::flush(Millis timeout) {
+  BIO* wbio = SSL_get_wbio(ssl_);
+  for (;;) {
+    errno = 0;
+    if (BIO_flush(wbio) > 0) return Status::ok();
+    int savedErrno = errno;
+    if (!BIO_should_retry(wbio)) {
+      fatal_ = socketError(savedErrno != 0 ? savedErrno : EIO, "writing to", hostPort_);
+      return fatal_;
+    }
+    MF_ASSIGN_OR_RETURN(bool ready, waitFd(fd_, POLLOUT, timeout));
+    if (!ready) return writeTimeoutError(hostPort_, timeout);
+  }
 }
 
 Result<bool> TlsSession::waitReadable(Millis wait) {
@@ -330,6 +355,7 @@ void TlsSession::shutdown() {
   if (fatal_.isOk() || (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0) {
     ERR_clear_error();
     (void)SSL_shutdown(ssl_);  // non-blocking: sends our close_notify if the socket takes it
+    (void)BIO_flush(SSL_get_wbio(ssl_));
   }
   ERR_clear_error();
 }

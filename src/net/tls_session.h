@@ -45,6 +45,8 @@ class TlsSession {
   TlsSession(int fd, SSL* ssl, std::string hostPort);
   Status handshakeFailure(int sslError, int savedErrno, const TlsOptions& options,
                           const std::string& name);
+  // Pushes the write buffer out to the socket (see newBufferedSocketBio).
+  Status flush(Millis timeout);
   // Maps an SSL_get_error() result after read/write to a Status and remembers it.
   Status ioFailure(int sslError, int savedErrno, const char* doing);
 
