@@ -144,8 +144,9 @@ Result<Endpoint> parseEndpointUrl(const std::string& url) {
       return Status(Errc::kUsage,
                     "invalid endpoint URL: it contains a password (user:password@host), which "
                     "would end up in shell history and process lists. Remove it from the URL and "
-                    "give the password through the environment variable or a password file "
-                    "instead.");
+                    "give the password through the environment variable "
+                    "(MAILFERRY_FROM_PASSWORD / MAILFERRY_TO_PASSWORD) or a password file "
+                    "(--from-password-file / --to-password-file) instead.");
     }
     if (userInfo.empty()) return usage("empty user name before '@'");
     MF_ASSIGN_OR_RETURN(endpoint.user, percentDecode(userInfo));
