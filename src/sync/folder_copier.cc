@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <set>
+#include <thread>
 
 #include "sync/content_hash.h"
 
@@ -265,6 +266,26 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report)
 }
 
 Status FolderCopier::recoverPendingIntents(FolderReport& report) {
+  // A session we lost (kill -9, dropped connection) may still be being processed by the
+  // server: APPENDs it had already sent keep landing for a moment. Wait for quiet first.
+  {
+    const auto deadline = std::chrono::steady_clock::now() + options_.recoveryMaxWait;
+    auto lastChange = std::chrono::steady_clock::now();
+    uint32_t lastUidNext = 0;
+    bool first = true;
+    for (;;) {
+      MF_ASSIGN_OR_RETURN(auto st, destinationReader_.folderStatus(destinationFolder_));
+      auto now = std::chrono::steady_clock::now();
+      if (first || st.uidNext != lastUidNext) {
+        lastUidNext = st.uidNext;
+        lastChange = now;
+        first = false;
+      } else if (now - lastChange >= options_.recoveryQuietPeriod || now >= deadline) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
   // For kPending records, destinationUid holds the destination UIDNEXT seen when the
   // intent was written: anything the interrupted batch appended has a UID at or above it.
   uint32_t floor = UINT32_MAX;

@@ -18,6 +18,7 @@
 // cannot be created or read is reported and the run goes on with the next folder.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "access/mail_access.h"
@@ -35,6 +36,11 @@ struct MigrateOptions {
   size_t batchMessages = 500;   // messages per recorded batch (one state transaction each)
   uint64_t batchBytes = 64ull << 20;
   size_t appendWindow = 64;     // APPENDs in flight on the destination connection
+  // After a crash the server may still be saving what the dead session had sent: recovery
+  // waits until the destination folder's UIDNEXT has not moved for this long (at most
+  // recoveryMaxWait) before deciding which pending messages landed.
+  std::chrono::milliseconds recoveryQuietPeriod{1500};
+  std::chrono::milliseconds recoveryMaxWait{60'000};
 };
 
 class Migrator {

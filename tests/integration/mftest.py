@@ -1,0 +1,156 @@
+"""Shared harness for mailferry's integration tests (real Dovecot servers on loopback).
+
+Each test module gets its own run directory (MF_RUN_DIR) so modules can run in parallel under
+ctest -j; servers are started by tests/servers/dovecot.sh and stopped by PID in tearDown.
+The mailferry binary comes from $MAILFERRY_BIN (set by CTest).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DOVECOT_SH = os.path.join(REPO, "tests", "servers", "dovecot.sh")
+CORPUS = os.path.join(REPO, "tests", "corpus")
+MAILFERRY = os.environ.get("MAILFERRY_BIN", os.path.join(REPO, "build", "src", "cli", "mailferry"))
+
+
+class Server:
+    """One running Dovecot instance, described by its instance.json."""
+
+    def __init__(self, run_dir, name, info):
+        self.run_dir = run_dir
+        self.name = name
+        self.info = info
+
+    @property
+    def ca_file(self):
+        return self.info["ca_file"]
+
+    def url(self, user="alice", tls=True):
+        if tls:
+            return "imaps://%s@127.0.0.1:%d" % (user, self.info["imaps_port"])
+        return "imap://%s@127.0.0.1:%d" % (user, self.info["imap_port"])
+
+    def password(self, user="alice"):
+        return self.info["users"][user]
+
+    def maildir(self, user="alice"):
+        return os.path.join(self.run_dir, "dovecot-" + self.name, "mail", user, "Maildir")
+
+    def conn_args(self, user="alice"):
+        return ["--port", str(self.info["imaps_port"]), "--ssl", "--cafile", self.ca_file,
+                "--user", user]
+
+
+class ServerTestCase(unittest.TestCase):
+    """Starts servers on demand; stops all of them after each test module."""
+
+    run_dir = None
+    servers = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.run_dir = tempfile.mkdtemp(prefix="mf-it-")
+        os.chmod(cls.run_dir, 0o755)
+        cls.servers = {}
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run([DOVECOT_SH, "stop-all"], env=cls.server_env(), check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(cls.run_dir, ignore_errors=True)
+
+    @classmethod
+    def server_env(cls):
+        env = dict(os.environ)
+        env["MF_RUN_DIR"] = cls.run_dir
+        return env
+
+    @classmethod
+    def free_ports(cls, n):
+        out = subprocess.run([DOVECOT_SH, "free-ports", str(n)], env=cls.server_env(),
+                             check=True, capture_output=True, text=True).stdout.split()
+        return [int(p) for p in out]
+
+    @classmethod
+    def start_server(cls, name, flavor="slash", pop3=False):
+        ports = cls.free_ports(4 if pop3 else 2)
+        res = subprocess.run([DOVECOT_SH, "start", name, flavor] + [str(p) for p in ports],
+                             env=cls.server_env(), capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError("cannot start dovecot %s: %s %s" % (name, res.stdout, res.stderr))
+        with open(os.path.join(cls.run_dir, "dovecot-" + name, "instance.json")) as f:
+            info = json.load(f)
+        server = Server(cls.run_dir, name, info)
+        cls.servers[name] = server
+        return server
+
+    @classmethod
+    def stop_server(cls, name):
+        subprocess.run([DOVECOT_SH, "stop", name], env=cls.server_env(), check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    # -- corpus ---------------------------------------------------------------------------
+
+    def seed(self, server, profile, user="alice", extra=()):
+        env = dict(os.environ, MF_SEED_PW=server.password(user))
+        res = subprocess.run([sys.executable, os.path.join(CORPUS, "seed.py")] +
+                             server.conn_args(user) +
+                             ["--password-env", "MF_SEED_PW", "--profile", profile] + list(extra),
+                             env=env, capture_output=True, text=True)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        return json.loads(res.stdout)
+
+    def oracle_verify(self, server, manifest, user="alice", extra=()):
+        """tests/corpus/dump.py --verify: an independent check of the destination."""
+        path = os.path.join(self.run_dir, "manifest-%d.json" % id(manifest))
+        with open(path, "w") as f:
+            json.dump(manifest, f)
+        env = dict(os.environ, MF_SEED_PW=server.password(user))
+        return subprocess.run([sys.executable, os.path.join(CORPUS, "dump.py")] +
+                              server.conn_args(user) +
+                              ["--password-env", "MF_SEED_PW", "--verify", path] + list(extra),
+                              env=env, capture_output=True, text=True)
+
+    def dump(self, server, user="alice", bodies=False):
+        env = dict(os.environ, MF_SEED_PW=server.password(user))
+        res = subprocess.run([sys.executable, os.path.join(CORPUS, "dump.py")] +
+                             server.conn_args(user) + ["--password-env", "MF_SEED_PW"] +
+                             ([] if bodies else ["--no-bodies"]),
+                             env=env, capture_output=True, text=True)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        return json.loads(res.stdout)
+
+    # -- mailferry ------------------------------------------------------------------------
+
+    def mailferry(self, command, src, dst, args=(), user="alice", dst_user=None,
+                  passwords=None, tls=True, timeout=600):
+        """Runs `mailferry COMMAND --from SRC --to DST ARGS`; returns CompletedProcess."""
+        dst_user = dst_user or user
+        env = dict(os.environ)
+        env["MAILFERRY_FROM_PASSWORD"] = (passwords or {}).get("from", src.password(user))
+        env["MAILFERRY_TO_PASSWORD"] = (passwords or {}).get("to", dst.password(dst_user))
+        argv = [MAILFERRY, command, "--from", src.url(user, tls), "--to", dst.url(dst_user, tls),
+                "--from-ca-file", src.ca_file, "--to-ca-file", dst.ca_file] + list(args)
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+
+    def migrate_json(self, src, dst, state, args=(), expect_exit=0, **kw):
+        res = self.mailferry("migrate", src, dst, ["--state", state, "--json"] + list(args), **kw)
+        self.assertEqual(res.returncode, expect_exit,
+                         "exit %d\nstdout:%s\nstderr:%s" % (res.returncode, res.stdout[-3000:],
+                                                            res.stderr[-3000:]))
+        lines = [json.loads(l) for l in res.stdout.splitlines() if l.startswith("{")]
+        summary = [l for l in lines if l.get("event") == "summary"]
+        self.assertEqual(len(summary), 1, res.stdout)
+        return summary[0]
+
+    def assertCountsAddUp(self, summary):
+        for f in summary["folders"]:
+            self.assertEqual(f["seen"], f["copied"] + f["already_copied"] + f["skipped_deleted"] +
+                             f["skipped_vanished"] + f["failed"], f)

@@ -1,0 +1,210 @@
+"""mailferry migrate + verify against real Dovecot servers: the acceptance tests of the
+migrate issue (full corpus, re-runs, increments, dry run, UIDVALIDITY change, kill -9)."""
+
+import glob
+import os
+import random
+import signal
+import subprocess
+import time
+import unittest
+
+from mftest import MAILFERRY, ServerTestCase
+
+
+class SlashToSlash(ServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+        cls.dst = cls.start_server("dst", "slash")
+        cls.state = os.path.join(cls.run_dir, "state.db")
+        cls.manifest = None
+
+    def setUp(self):
+        if SlashToSlash.manifest is None:
+            SlashToSlash.manifest = self.seed(self.src, "full")
+
+    def verify_deep(self, dst=None):
+        res = self.mailferry("verify", self.src, dst or self.dst, ["--deep"])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("Result: identical", res.stdout)
+        return res
+
+    def test_1_full_corpus_is_copied_exactly(self):
+        m = self.manifest
+        summary = self.migrate_json(self.src, self.dst, self.state)
+        self.assertCountsAddUp(summary)
+        self.assertEqual(summary["failed"], 0)
+        self.assertEqual(summary["folders_failed"], 0)
+        self.assertEqual(summary["copied"], m["totals"]["messages"])
+        self.assertEqual(sum(f["skipped_deleted"] for f in summary["folders"]),
+                         m["totals"]["deleted"])
+        self.verify_deep()
+        # The independent oracle: bytes, flags, keywords, internal dates, subscriptions.
+        oracle = self.oracle_verify(self.dst, m)
+        self.assertEqual(oracle.returncode, 0, oracle.stdout + oracle.stderr)
+        # Non-ASCII names, including the ideographic space, arrive as such.
+        names = {f["name"] for f in self.dump(self.dst)["folders"]}
+        self.assertIn("Entwürfe alt", names)
+        self.assertIn("日本語\u3000フォルダ", names)
+        self.assertIn("Work/Projects/2024", names)
+
+    def test_2_rerun_copies_nothing(self):
+        summary = self.migrate_json(self.src, self.dst, self.state)
+        self.assertEqual(summary["copied"], 0)
+        self.assertEqual(summary["failed"], 0)
+        self.assertTrue(all(f["up_to_date"] for f in summary["folders"]), summary)
+
+    def test_3_ten_new_messages_are_copied_exactly_once(self):
+        added = self.seed(self.src, "add", extra=["--count", "10", "--seed", "7"])
+        summary = self.migrate_json(self.src, self.dst, self.state)
+        self.assertEqual(summary["copied"], 10)
+        inbox = [f for f in summary["folders"] if f["source"] == "INBOX"][0]
+        self.assertEqual(inbox["copied"], 10)
+        self.assertEqual(self.migrate_json(self.src, self.dst, self.state)["copied"], 0)
+        self.verify_deep()
+        self.assertTrue(added)
+
+    def test_4_dry_run_changes_nothing(self):
+        self.seed(self.src, "add", extra=["--count", "3", "--seed", "8"])
+        before = self.dump(self.dst)
+        res = self.mailferry("migrate", self.src, self.dst, ["--state", self.state, "--dry-run"])
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("Dry run", res.stdout)
+        inbox_line = [l for l in res.stdout.splitlines() if l.startswith("INBOX ")][0]
+        self.assertEqual(inbox_line.split()[2], "3", res.stdout)
+        self.assertEqual(self.dump(self.dst), before)
+        # The dry run did not record anything either: the real run copies the 3.
+        self.assertEqual(self.migrate_json(self.src, self.dst, self.state)["copied"], 3)
+
+    def test_5_uidvalidity_change_is_rematched_without_duplicates(self):
+        # Dovecot assigns a new UIDVALIDITY when its uidlist and index are gone.
+        inbox = self.src.maildir()
+        removed = glob.glob(os.path.join(inbox, "dovecot-uidlist")) + \
+            glob.glob(os.path.join(inbox, "dovecot.index*"))
+        self.assertTrue(removed)
+        for path in removed:
+            os.unlink(path)
+        summary = self.migrate_json(self.src, self.dst, self.state)
+        self.assertEqual(summary["copied"], 0, summary)
+        inbox_report = [f for f in summary["folders"] if f["source"] == "INBOX"][0]
+        self.assertTrue(any("UIDVALIDITY" in n for n in inbox_report["notes"]), inbox_report)
+        self.verify_deep()
+
+    def test_6_kill_9_at_random_moments_loses_and_duplicates_nothing(self):
+        dst2 = self.start_server("dst2", "slash")
+        state = os.path.join(self.run_dir, "state-kill.db")
+        rng = random.Random(42)
+        env = dict(os.environ, MAILFERRY_FROM_PASSWORD=self.src.password(),
+                   MAILFERRY_TO_PASSWORD=dst2.password())
+        argv = [MAILFERRY, "migrate", "--from", self.src.url(), "--to", dst2.url(),
+                "--from-ca-file", self.src.ca_file, "--to-ca-file", dst2.ca_file,
+                "--state", state, "--progress", "none"]
+        kills = 0
+        for _ in range(8):
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.1, 2.5))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait()
+        summary = self.migrate_json(self.src, dst2, state)
+        self.assertEqual(summary["failed"], 0)
+        self.assertGreater(kills, 0)
+        self.verify_deep(dst2)
+
+
+class CourierToSlash(ServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("courier", "courier")
+        cls.dst = cls.start_server("dst", "slash")
+
+    def test_courier_names_are_translated(self):
+        manifest = self.seed(self.src, "full", extra=["--prefix", "INBOX.", "--sep", "."])
+        state = os.path.join(self.run_dir, "state.db")
+        summary = self.migrate_json(self.src, self.dst, state)
+        self.assertEqual(summary["failed"], 0)
+        self.assertEqual(summary["copied"], manifest["totals"]["messages"])
+        names = {f["name"] for f in self.dump(self.dst)["folders"]}
+        for expected in ["INBOX", "Sent", "Work", "Work/Projects", "Work/Projects/2024",
+                         "Archive/2023", "Entwürfe alt", "日本語\u3000フォルダ"]:
+            self.assertIn(expected, names)
+        self.assertFalse([n for n in names if n.startswith("INBOX/") or n.startswith("INBOX.")],
+                         names)
+        oracle = self.oracle_verify(self.dst, manifest, extra=["--prefix", "", "--sep", "/"])
+        self.assertEqual(oracle.returncode, 0, oracle.stdout + oracle.stderr)
+        res = self.mailferry("verify", self.src, self.dst, ["--deep"])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+
+
+class ErrorsAndSecurity(ServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+        cls.dst = cls.start_server("dst", "slash")
+        cls.state = os.path.join(cls.run_dir, "state.db")
+
+    def setUp(self):
+        if not getattr(ErrorsAndSecurity, "seeded", False):
+            self.seed(self.src, "simple", user="carol", extra=["--count", "10"])
+            ErrorsAndSecurity.seeded = True
+
+    def run_carol(self, args=(), **kw):
+        return self.mailferry("migrate", self.src, self.dst, ["--state", self.state] + list(args),
+                              user="carol", **kw)
+
+    def test_wrong_password(self):
+        res = self.run_carol(passwords={"from": "not-the-password"})
+        self.assertEqual(res.returncode, 3, res.stderr)
+        self.assertIn("refused", res.stderr)
+        self.assertIn("password", res.stderr)
+        self.assertNotIn("not-the-password", res.stderr + res.stdout)
+
+    def test_closed_port(self):
+        port = self.free_ports(1)[0]
+        env = dict(os.environ, MAILFERRY_FROM_PASSWORD="x", MAILFERRY_TO_PASSWORD="y")
+        res = subprocess.run([MAILFERRY, "migrate", "--from", "imaps://carol@127.0.0.1:%d" % port,
+                              "--to", self.dst.url("carol"), "--state", self.state],
+                             env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        self.assertEqual(res.returncode, 3, res.stderr)
+        self.assertIn("refused", res.stderr)
+        self.assertIn(str(port), res.stderr)
+
+    def test_untrusted_certificate(self):
+        env = dict(os.environ, MAILFERRY_FROM_PASSWORD=self.src.password("carol"),
+                   MAILFERRY_TO_PASSWORD=self.dst.password("carol"))
+        res = subprocess.run([MAILFERRY, "migrate", "--from", self.src.url("carol"),
+                              "--to", self.dst.url("carol"), "--state", self.state],
+                             env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        self.assertEqual(res.returncode, 3, res.stderr)
+        self.assertIn("self-signed", res.stderr.replace("self signed", "self-signed"))
+        self.assertIn("--ca-file", res.stderr)
+
+    def test_usage_error(self):
+        res = subprocess.run([MAILFERRY, "migrate", "--from", "ftp://x", "--to", "imaps://y@z"],
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                             env=dict(os.environ, MAILFERRY_FROM_PASSWORD="a",
+                                      MAILFERRY_TO_PASSWORD="b"))
+        self.assertEqual(res.returncode, 2, res.stderr)
+
+    def test_zz_state_file_still_usable_and_starttls_works(self):
+        # After the failures above, the same state file drives a normal run (over STARTTLS).
+        summary = self.migrate_json(self.src, self.dst, self.state, user="carol", tls=False)
+        self.assertEqual(summary["copied"], 10)
+        self.assertEqual(self.migrate_json(self.src, self.dst, self.state, user="carol",
+                                           tls=False)["copied"], 0)
+
+    def test_password_with_quotes_and_backslash(self):
+        self.seed(self.src, "simple", user="bob", extra=["--count", "3"])
+        summary = self.migrate_json(self.src, self.dst, os.path.join(self.run_dir, "bob.db"),
+                                    user="bob")
+        self.assertEqual(summary["copied"], 3)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
