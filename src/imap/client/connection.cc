@@ -63,6 +63,12 @@ Status Connection::handshake() {
       CommandBuilder cmd(nextTag(), "STARTTLS");
       MF_ASSIGN_OR_RETURN(Response done, execute(cmd));
       if (!done.isOk()) return statusFromTagged(done, "STARTTLS");
+      // Bytes after the OK but before the handshake could have been injected by anyone on
+      // the path (the STARTTLS command-injection class of attacks): refuse them.
+      if (!pending_.empty()) {
+        return Status(Errc::kProtocol, ep.hostPort() + " sent data right after agreeing to "
+                                       "STARTTLS; refusing to continue (possible injection)");
+      }
       // RFC 3501 6.2.1: discard everything learned before TLS, ask again afterwards.
       Status s = stream_->startTls(tls, options_.timeouts.greeting);
       if (!s) return s.withContext("STARTTLS with " + ep.hostPort());
