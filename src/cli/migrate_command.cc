@@ -11,6 +11,7 @@
 #include "cli/exit_codes.h"
 #include "cli/folder_options.h"
 #include "cli/progress.h"
+#include "store/crash_injection.h"
 #include "store/state_store.h"
 #include "sync/migrator.h"
 
@@ -25,6 +26,8 @@ struct MigrateArgs {
   bool includeDeleted = false;
   bool json = false;
   std::string progress = "auto";
+  size_t batchMessages = 500;
+  double batchMegabytes = 64;
 };
 
 std::string defaultStatePath() {
@@ -117,6 +120,11 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
   cmd->add_flag("--dry-run", args->dryRun, "print the plan (folders, messages, bytes); change nothing");
   cmd->add_flag("--include-deleted", args->includeDeleted, "also copy messages flagged \\Deleted");
   cmd->add_flag("--json", args->json, "JSON lines on stdout: progress events and a summary");
+  cmd->add_option("--batch-messages", args->batchMessages,
+                  "messages per recorded batch (one state transaction each; default 500)")
+      ->check(CLI::Range(1, 100000));
+  cmd->add_option("--batch-mb", args->batchMegabytes, "megabytes per recorded batch (default 64)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--progress", args->progress, "auto|bar|plain|none")
       ->check(CLI::IsMember({"auto", "bar", "plain", "none"}));
 
@@ -135,11 +143,14 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
       auto parent = std::filesystem::path(statePath).parent_path();
       if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     }
-    auto store = store::openSqliteStore(statePath);
-    if (!store) {
-      std::fprintf(stderr, "mailferry: %s\n", store.status().message().c_str());
+    auto opened = store::openSqliteStore(statePath);
+    if (!opened) {
+      std::fprintf(stderr, "mailferry: %s\n", opened.status().message().c_str());
       return kExitInternal;
     }
+    // Test hook (kill-at-every-step tests); inert unless its environment variable is set.
+    std::unique_ptr<store::Store> store =
+        store::withCrashInjectionFromEnvironment(std::move(opened).value());
     auto ends = openEnds(args->endpoints, exitCode);
     if (!ends) return exitCode;
 
@@ -156,7 +167,9 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     options.plan = std::move(plan).value();
     options.includeDeleted = args->includeDeleted;
     options.dryRun = args->dryRun;
-    sync::Migrator migrator(*ends->source, *ends->destination, *ends->destination, **store,
+    options.batchMessages = args->batchMessages;
+    options.batchBytes = static_cast<uint64_t>(args->batchMegabytes * 1e6);
+    sync::Migrator migrator(*ends->source, *ends->destination, *ends->destination, *store,
                             options, *progress);
     auto report = migrator.run();
     progress.reset();  // finish the bar before the summary

@@ -92,28 +92,46 @@ class SlashToSlash(ServerTestCase):
         self.assertTrue(any("UIDVALIDITY" in n for n in inbox_report["notes"]), inbox_report)
         self.verify_deep()
 
-    def test_6_kill_9_at_random_moments_loses_and_duplicates_nothing(self):
+    def test_6_kill_9_after_each_state_write_loses_and_duplicates_nothing(self):
+        """Crash right after the k-th state write of a run, for growing k, then finish."""
         dst2 = self.start_server("dst2", "slash")
         state = os.path.join(self.run_dir, "state-kill.db")
-        rng = random.Random(42)
         env = dict(os.environ, MAILFERRY_FROM_PASSWORD=self.src.password(),
                    MAILFERRY_TO_PASSWORD=dst2.password())
         argv = [MAILFERRY, "migrate", "--from", self.src.url(), "--to", dst2.url(),
                 "--from-ca-file", self.src.ca_file, "--to-ca-file", dst2.ca_file,
-                "--state", state, "--progress", "none"]
-        kills = 0
-        for _ in range(8):
-            proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.1, 2.5))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                kills += 1
-            proc.wait()
+                "--state", state, "--progress", "none", "--batch-messages", "3"]
+        killed = 0
+        for k in [1, 2, 3, 4, 6, 9, 13]:
+            res = subprocess.run(argv, env=dict(env, MAILFERRY_CRASH_AFTER_STATE_WRITES=str(k)),
+                                 capture_output=True, stdin=subprocess.DEVNULL, timeout=300)
+            if res.returncode == -signal.SIGKILL:
+                killed += 1
+        self.assertGreaterEqual(killed, 5)
         summary = self.migrate_json(self.src, dst2, state)
         self.assertEqual(summary["failed"], 0)
-        self.assertGreater(kills, 0)
         self.verify_deep(dst2)
+        self.assertEqual(self.migrate_json(self.src, dst2, state)["copied"], 0)
+
+    def test_7_kill_9_at_random_moments_loses_and_duplicates_nothing(self):
+        dst3 = self.start_server("dst3", "slash")
+        state = os.path.join(self.run_dir, "state-random.db")
+        rng = random.Random(int(os.environ.get("MF_TEST_SEED", "42")))
+        env = dict(os.environ, MAILFERRY_FROM_PASSWORD=self.src.password(),
+                   MAILFERRY_TO_PASSWORD=dst3.password())
+        argv = [MAILFERRY, "migrate", "--from", self.src.url(), "--to", dst3.url(),
+                "--from-ca-file", self.src.ca_file, "--to-ca-file", dst3.ca_file,
+                "--state", state, "--progress", "none", "--batch-messages", "2"]
+        for _ in range(5):
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.02, 0.4))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        summary = self.migrate_json(self.src, dst3, state)
+        self.assertEqual(summary["failed"], 0)
+        self.verify_deep(dst3)
 
 
 class CourierToSlash(ServerTestCase):

@@ -1,0 +1,55 @@
+#include "store/crash_injection.h"
+
+#include <csignal>
+#include <cstdlib>
+
+#include "base/checked_number.h"
+
+namespace mf::store {
+namespace {
+
+class CrashingStore : public Store {
+ public:
+  CrashingStore(std::unique_ptr<Store> inner, uint64_t writesBeforeCrash)
+      : inner_(std::move(inner)), left_(writesBeforeCrash) {}
+
+  Result<std::optional<FolderPairState>> loadFolder(const std::string& key,
+                                                    const std::string& folder) override {
+    return inner_->loadFolder(key, folder);
+  }
+  Status saveFolder(const FolderPairState& state) override {
+    return afterWrite(inner_->saveFolder(state));
+  }
+  Result<std::vector<MessageRecord>> loadMessages(const std::string& key,
+                                                  const std::string& folder) override {
+    return inner_->loadMessages(key, folder);
+  }
+  Status saveMessages(const std::string& key, const std::string& folder,
+                      const std::vector<MessageRecord>& records) override {
+    return afterWrite(inner_->saveMessages(key, folder, records));
+  }
+  Status replaceAllMessages(const std::string& key, const std::string& folder,
+                            const std::vector<MessageRecord>& records) override {
+    return afterWrite(inner_->replaceAllMessages(key, folder, records));
+  }
+
+ private:
+  Status afterWrite(Status s) {
+    if (s.isOk() && --left_ == 0) std::raise(SIGKILL);
+    return s;
+  }
+  std::unique_ptr<Store> inner_;
+  uint64_t left_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> withCrashInjectionFromEnvironment(std::unique_ptr<Store> inner) {
+  const char* value = std::getenv("MAILFERRY_CRASH_AFTER_STATE_WRITES");
+  if (!value) return inner;
+  auto k = parseDecimal(value);
+  if (!k || *k == 0) return inner;
+  return std::make_unique<CrashingStore>(std::move(inner), *k);
+}
+
+}  // namespace mf::store
