@@ -18,6 +18,10 @@
 # Environment:
 #   MF_RUN_DIR       run directory (default: <repo>/.run); instance lives in $MF_RUN_DIR/dovecot-NAME
 #   MF_DOVECOT_KEEP  if 1, `start` keeps existing mail of the instance (default: wiped, fresh server)
+#   MF_DOVECOT_SSL   if "no", `start` runs the instance without TLS: no STARTTLS/STLS offered and
+#                    no imaps/pop3s listeners (their ports are still required but left unused).
+#                    For benchmarks that compare tools over plain IMAP (bench/run). Default "yes";
+#                    `restart` keeps the mode the instance was started with.
 #
 # Every instance listens on 127.0.0.1 only. `start` returns once every port accepts connections
 # (or prints the log and fails after ~10 s). Only processes this script started are ever signalled,
@@ -231,6 +235,13 @@ cmd_start() {
   local p
   for p in "${ports[@]}"; do check_port "$p"; done
   [[ $(printf '%s\n' "${ports[@]}" | sort -u | wc -l) -eq ${#ports[@]} ]] || die "ports must differ"
+  local ssl=${MF_DOVECOT_SSL:-yes}
+  case "$ssl" in yes|no) ;; *) die "MF_DOVECOT_SSL must be yes or no, not '$ssl'" ;; esac
+  if [[ "$ssl" == no ]]; then
+    # Dovecot does not listen on ssl=yes listeners when ssl = no: wait only for the plain ones.
+    ports=("$imap_port")
+    [[ -n "$pop3_port" ]] && ports+=("$pop3_port")
+  fi
   [[ -x "$DOVECOT_BIN" ]] || die "$DOVECOT_BIN not found: run scripts/install-deps"
 
   mkdir -p "$RUN_DIR"
@@ -321,6 +332,7 @@ cmd_start() {
     echo "alice:{PLAIN}alice-pw::::::"
     echo "bob:{PLAIN}${bob_pw}::::::"
     echo "carol:{PLAIN}carol-pw::::::"
+    echo "dave:{PLAIN}dave-pw::::::"
   } >"$users_file"
   echo "admin:{PLAIN}admin-pw::::::" >"$masters_file"
   chmod 0644 "$users_file" "$masters_file"
@@ -351,7 +363,7 @@ default_internal_user = $internal_user
 default_internal_group = $internal_group
 default_login_user = $login_user
 
-ssl = yes
+ssl = $ssl
 ssl_cert = <$dir/cert.pem
 ssl_key = <$dir/key.pem
 ssl_min_protocol = TLSv1.2
@@ -394,6 +406,8 @@ service imap-login {
     address = 127.0.0.1
     port = $imap_port
   }
+EOF
+    [[ "$ssl" == yes ]] && cat <<EOF
   inet_listener imaps {
     address = 127.0.0.1
     port = $imaps_port
@@ -409,6 +423,8 @@ service pop3-login {
     address = 127.0.0.1
     port = $pop3_port
   }
+EOF
+      [[ "$ssl" == yes ]] && cat <<EOF
   inet_listener pop3s {
     address = 127.0.0.1
     port = $pop3s_port
@@ -446,6 +462,7 @@ EOF
   } >"$dir/dovecot.conf"
 
   echo "$flavor $imap_port $imaps_port $pop3_port $pop3s_port" >"$dir/args"
+  echo "$ssl" >"$dir/ssl"
   cat >"$dir/instance.env" <<EOF
 MF_DOVECOT_NAME=$name
 MF_DOVECOT_FLAVOR=$flavor
@@ -455,13 +472,14 @@ MF_DOVECOT_POP3_PORT=$pop3_port
 MF_DOVECOT_POP3S_PORT=$pop3s_port
 MF_DOVECOT_CA_FILE=$dir/cert.pem
 MF_DOVECOT_CONF=$dir/dovecot.conf
+MF_DOVECOT_SSL=$ssl
 EOF
   local sep=/ prefix=""
   [[ "$flavor" == courier ]] && { sep=.; prefix=INBOX.; }
   python3 - "$dir" "$name" "$flavor" "$imap_port" "$imaps_port" "$pop3_port" "$pop3s_port" \
-    "$sep" "$prefix" <<'PY'
+    "$sep" "$prefix" "$ssl" <<'PY'
 import json, sys
-d, name, flavor, imap, imaps, pop3, pop3s, sep, prefix = sys.argv[1:]
+d, name, flavor, imap, imaps, pop3, pop3s, sep, prefix, ssl = sys.argv[1:]
 info = {
     "name": name, "flavor": flavor, "host": "127.0.0.1",
     "imap_port": int(imap), "imaps_port": int(imaps),
@@ -469,8 +487,9 @@ info = {
     "ca_file": d + "/cert.pem", "conf": d + "/dovecot.conf", "log": d + "/dovecot.log",
     "separator": sep, "prefix": prefix,
     "users": {"alice": "alice-pw", "bob": 'b0b pw with "quotes" and \\ backslash',
-              "carol": "carol-pw"},
+              "carol": "carol-pw", "dave": "dave-pw"},
     "master_users": {"admin": "admin-pw"}, "master_separator": "*",
+    "ssl": ssl == "yes",
 }
 with open(d + "/instance.json", "w") as f:
     json.dump(info, f, indent=2)
@@ -502,6 +521,11 @@ PY
     fi
     sleep 0.1
   done
+  if [[ "$ssl" == no ]]; then
+    say "$name ($flavor) running: master PID $pid, imap 127.0.0.1:$imap_port" \
+        "${pop3_port:+, pop3 :$pop3_port }(plain, no TLS: MF_DOVECOT_SSL=no)"
+    return 0
+  fi
   say "$name ($flavor) running: master PID $pid, imap 127.0.0.1:$imap_port (STARTTLS)," \
       "imaps :$imaps_port${pop3_port:+, pop3 :$pop3_port (STLS), pop3s :$pop3s_port};" \
       "CA file $dir/cert.pem"
@@ -540,9 +564,11 @@ cmd_restart() {
   dir=$(inst_dir "$name")
   [[ -f "$dir/args" ]] || die "$name: never started under $RUN_DIR"
   args=$(<"$dir/args")
+  local ssl=yes
+  [[ -f "$dir/ssl" ]] && ssl=$(<"$dir/ssl")
   cmd_stop "$name"
   # shellcheck disable=SC2086  # args is our own space-separated list
-  MF_DOVECOT_KEEP=1 cmd_start "$name" $args
+  MF_DOVECOT_KEEP=1 MF_DOVECOT_SSL=$ssl cmd_start "$name" $args
 }
 
 (( $# >= 1 )) || usage
