@@ -32,6 +32,11 @@ class CrashingStore : public Store {
                             const std::vector<MessageRecord>& records) override {
     return afterWrite(inner_->replaceAllMessages(key, folder, records));
   }
+  Result<std::vector<uint32_t>> allocateSourceUids(
+      const std::string& key, const std::string& folder,
+      const std::vector<std::string>& sourceKeys) override {
+    return inner_->allocateSourceUids(key, folder, sourceKeys);
+  }
 
  private:
   Status afterWrite(Status s) {

@@ -50,6 +50,19 @@ CREATE TABLE messages (
   PRIMARY KEY (mailbox_key, source_folder, source_uid)
 ) WITHOUT ROWID;
 )sql"},
+    // Version 2: stable 32-bit UIDs for sources that name messages by strings (POP3 UIDL).
+    // The unique index makes MAX(uid) per folder a single b-tree seek and guarantees that two
+    // keys never share a UID, whatever a buggy writer does.
+    {2, R"sql(
+CREATE TABLE source_uids (
+  mailbox_key TEXT NOT NULL,
+  source_folder TEXT NOT NULL,
+  source_key TEXT NOT NULL,
+  uid INTEGER NOT NULL CHECK (uid BETWEEN 1 AND 4294967295),
+  PRIMARY KEY (mailbox_key, source_folder, source_key)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX source_uids_by_uid ON source_uids (mailbox_key, source_folder, uid);
+)sql"},
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,

@@ -4,6 +4,8 @@
 // Every statement is prepared once per Store and reused; values only ever reach SQL as bound
 // parameters. Every public write is a single BEGIN IMMEDIATE ... COMMIT, committed before the
 // call returns, so a kill -9 at any moment leaves each call's effect all there or not at all.
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -55,6 +57,44 @@ constexpr const char* kUpsertMessageSql =
 constexpr const char* kDeleteMessagesSql =
     "DELETE FROM messages WHERE mailbox_key = ?1 AND source_folder = ?2";
 
+constexpr const char* kLookupSourceUidSql =
+    "SELECT uid FROM source_uids WHERE mailbox_key = ?1 AND source_folder = ?2 AND "
+    "source_key = ?3";
+
+// One seek in the source_uids_by_uid index.
+constexpr const char* kMaxSourceUidSql =
+    "SELECT MAX(uid) FROM source_uids WHERE mailbox_key = ?1 AND source_folder = ?2";
+
+constexpr const char* kInsertSourceUidSql =
+    "INSERT INTO source_uids (mailbox_key, source_folder, source_key, uid) "
+    "VALUES (?1, ?2, ?3, ?4)";
+
+// A deferred (read) transaction: one consistent snapshot for many lookups, and one read lock
+// instead of one per statement. Ends with COMMIT when done, ROLLBACK if abandoned.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& conn) : conn_(conn) {}
+  ~ReadTransaction() {
+    if (open_) (void)conn_.exec("ROLLBACK", "ending read transaction");
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+  Status begin(std::string_view what) {
+    MF_RETURN_IF_ERROR(conn_.exec("BEGIN", what));
+    open_ = true;
+    return Status::ok();
+  }
+  Status end(std::string_view what) {
+    open_ = false;
+    return conn_.exec("COMMIT", what);
+  }
+
+ private:
+  Connection& conn_;
+  bool open_ = false;
+};
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
@@ -67,6 +107,12 @@ class SqliteStore final : public Store {
                         conn_->prepare(kUpsertMessageSql, "preparing saveMessages"));
     MF_ASSIGN_OR_RETURN(deleteMessages_,
                         conn_->prepare(kDeleteMessagesSql, "preparing replaceAllMessages"));
+    MF_ASSIGN_OR_RETURN(lookupSourceUid_,
+                        conn_->prepare(kLookupSourceUidSql, "preparing allocateSourceUids"));
+    MF_ASSIGN_OR_RETURN(maxSourceUid_,
+                        conn_->prepare(kMaxSourceUidSql, "preparing allocateSourceUids"));
+    MF_ASSIGN_OR_RETURN(insertSourceUid_,
+                        conn_->prepare(kInsertSourceUidSql, "preparing allocateSourceUids"));
     return Status::ok();
   }
 
@@ -167,7 +213,86 @@ class SqliteStore final : public Store {
     return tx.commit(kWhat);
   }
 
+  Result<std::vector<uint32_t>> allocateSourceUids(
+      const std::string& mailboxKey, const std::string& sourceFolder,
+      const std::vector<std::string>& sourceKeys) override {
+    constexpr std::string_view kWhat = "allocating source UIDs";
+    std::vector<uint32_t> uids(sourceKeys.size(), 0);
+    if (sourceKeys.empty()) return uids;
+
+    // Phase 1, reads only: on a re-run every key is known and nothing is locked for writing.
+    bool anyMissing = false;
+    {
+      ReadTransaction rtx(*conn_);
+      MF_RETURN_IF_ERROR(rtx.begin(kWhat));
+      for (size_t i = 0; i < sourceKeys.size(); ++i) {
+        MF_ASSIGN_OR_RETURN(std::optional<uint32_t> uid,
+                            lookupSourceUid(mailboxKey, sourceFolder, sourceKeys[i], kWhat));
+        if (uid) {
+          uids[i] = *uid;
+        } else {
+          anyMissing = true;
+        }
+      }
+      MF_RETURN_IF_ERROR(rtx.end(kWhat));
+    }
+    if (!anyMissing) return uids;
+
+    // Phase 2, one write transaction: look the missing keys up again (another process may
+    // have allocated them meanwhile), then hand out max + 1, max + 2, ... in the given order.
+    Transaction tx(*conn_);
+    MF_RETURN_IF_ERROR(tx.begin(kWhat));
+    uint64_t next = 1;
+    {
+      Statement& s = *maxSourceUid_;
+      Statement::Scope scope(s);
+      MF_RETURN_IF_ERROR(s.bindText(1, mailboxKey, kWhat));
+      MF_RETURN_IF_ERROR(s.bindText(2, sourceFolder, kWhat));
+      MF_ASSIGN_OR_RETURN(bool row, s.step(kWhat));
+      if (row && !s.columnIsNull(0)) next = static_cast<uint64_t>(s.columnInt64(0)) + 1;
+    }
+    for (size_t i = 0; i < sourceKeys.size(); ++i) {
+      if (uids[i] != 0) continue;
+      MF_ASSIGN_OR_RETURN(std::optional<uint32_t> uid,
+                          lookupSourceUid(mailboxKey, sourceFolder, sourceKeys[i], kWhat));
+      if (!uid) {
+        if (next > UINT32_MAX) {
+          return Status(Errc::kStore, ErrorClass::kConfiguration,
+                        "state file " + conn_->path() + ": " + std::string(kWhat) +
+                            " : all 2^32-1 source UIDs of this folder are used up; start a new "
+                            "state file for this mailbox");
+        }
+        Statement& s = *insertSourceUid_;
+        Statement::Scope scope(s);
+        MF_RETURN_IF_ERROR(s.bindText(1, mailboxKey, kWhat));
+        MF_RETURN_IF_ERROR(s.bindText(2, sourceFolder, kWhat));
+        MF_RETURN_IF_ERROR(s.bindText(3, sourceKeys[i], kWhat));
+        MF_RETURN_IF_ERROR(s.bindInt64(4, static_cast<int64_t>(next), kWhat));
+        MF_RETURN_IF_ERROR(s.run(kWhat));
+        uid = static_cast<uint32_t>(next++);
+      }
+      uids[i] = *uid;
+      // The same key later in this call: the lookup above finds the row just inserted.
+    }
+    MF_RETURN_IF_ERROR(tx.commit(kWhat));
+    return uids;
+  }
+
  private:
+  Result<std::optional<uint32_t>> lookupSourceUid(const std::string& mailboxKey,
+                                                  const std::string& sourceFolder,
+                                                  const std::string& sourceKey,
+                                                  std::string_view what) {
+    Statement& s = *lookupSourceUid_;
+    Statement::Scope scope(s);
+    MF_RETURN_IF_ERROR(s.bindText(1, mailboxKey, what));
+    MF_RETURN_IF_ERROR(s.bindText(2, sourceFolder, what));
+    MF_RETURN_IF_ERROR(s.bindText(3, sourceKey, what));
+    MF_ASSIGN_OR_RETURN(bool row, s.step(what));
+    if (!row) return std::optional<uint32_t>();
+    return std::optional<uint32_t>(static_cast<uint32_t>(s.columnInt64(0)));
+  }
+
   // Runs inside the caller's transaction. Duplicate source UIDs in one batch: the last wins.
   Status upsertAll(const std::string& mailboxKey, const std::string& sourceFolder,
                    const std::vector<MessageRecord>& records, std::string_view what) {
@@ -196,6 +321,9 @@ class SqliteStore final : public Store {
   std::unique_ptr<Statement> loadMessages_;
   std::unique_ptr<Statement> upsertMessage_;
   std::unique_ptr<Statement> deleteMessages_;
+  std::unique_ptr<Statement> lookupSourceUid_;
+  std::unique_ptr<Statement> maxSourceUid_;
+  std::unique_ptr<Statement> insertSourceUid_;
 };
 
 }  // namespace

@@ -204,12 +204,12 @@ TEST_F(SqliteStoreTest, ReplaceAllTouchesOnlyItsFolderPair) {
 
 TEST_F(SqliteStoreTest, SchemaVersionIsRecordedAndWalIsOn) {
   ASSERT_TRUE(open());
-  EXPECT_EQ(queryText(path_, "SELECT MAX(version) FROM schema_version"), "1");
-  EXPECT_EQ(queryText(path_, "SELECT COUNT(*) FROM schema_version"), "1");
+  EXPECT_EQ(queryText(path_, "SELECT MAX(version) FROM schema_version"), "2");
+  EXPECT_EQ(queryText(path_, "SELECT COUNT(*) FROM schema_version"), "2");
   EXPECT_EQ(queryText(path_, "PRAGMA journal_mode"), "wal");
-  // Opening again must not apply the migration twice.
+  // Opening again must not apply the migrations twice.
   ASSERT_TRUE(open());
-  EXPECT_EQ(queryText(path_, "SELECT COUNT(*) FROM schema_version"), "1");
+  EXPECT_EQ(queryText(path_, "SELECT COUNT(*) FROM schema_version"), "2");
 }
 
 TEST_F(SqliteStoreTest, ReopeningKeepsData) {
@@ -230,13 +230,13 @@ TEST_F(SqliteStoreTest, ReopeningKeepsData) {
 
 TEST_F(SqliteStoreTest, NewerSchemaIsRefused) {
   ASSERT_TRUE(open());
-  execSql(path_, "INSERT INTO schema_version (version, applied_at) VALUES (2, 0)");
+  execSql(path_, "INSERT INTO schema_version (version, applied_at) VALUES (3, 0)");
   auto store = openSqliteStore(path_);
   ASSERT_FALSE(store.isOk());
   EXPECT_EQ(store.status().code(), Errc::kStore);
   EXPECT_EQ(store.status().errorClass(), ErrorClass::kConfiguration);
   EXPECT_EQ(store.status().message(), "state file " + path_ +
-                                          " was written by a newer mailferry (schema 2); "
+                                          " was written by a newer mailferry (schema 3); "
                                           "upgrade mailferry");
 }
 

@@ -7,6 +7,8 @@
 // - A FolderPair is keyed by (mailbox key, source folder name). It records the source
 //   UIDVALIDITY, the UIDNEXT up to which every message has been handled (copied, skipped by
 //   rule, or failed with a recorded reason), the destination folder name and its UIDVALIDITY.
+// - Source UIDs (allocateSourceUids): for POP3 sources, whose messages have string names
+//   (UIDL), the store hands out the stable 32-bit UIDs the engine works with.
 // - MessageRecord: one per handled source UID: state kPending (intent recorded before the
 //   APPEND was sent), kCopied (APPEND completed; destination UID if the server told it, 0
 //   if not), kFailed (with error code, class and text). Message-ID and size are kept so a
@@ -75,6 +77,27 @@ class Store {
   // into new ones). The folder pair record itself is left alone.
   virtual Status replaceAllMessages(const std::string& mailboxKey, const std::string& sourceFolder,
                                     const std::vector<MessageRecord>& records) = 0;
+
+  // Source UIDs for sources that name their messages by strings rather than 32-bit UIDs
+  // (POP3 UIDL, or a content hash where the server has no UIDL). Returns one UID per key, in
+  // the order given. A key seen before for this (mailbox key, source folder) gets its UID
+  // back, forever; a new key gets the largest UID handed out so far plus one, new keys of one
+  // call in the order given. So a message first seen later always has a higher UID than every
+  // message seen before it, which the engine's UIDNEXT-like watermark relies on. A key repeated
+  // within one call gets one UID. UIDs start at 1; running out of 32-bit UIDs is kStore with
+  // class kConfiguration. Keys are compared byte for byte. An unchanged mailbox costs reads
+  // only; new keys are written in one transaction (concurrent callers serialize on it).
+  virtual Result<std::vector<uint32_t>> allocateSourceUids(
+      const std::string& mailboxKey, const std::string& sourceFolder,
+      const std::vector<std::string>& sourceKeys) = 0;
+
+  // allocateSourceUids for a single key.
+  Result<uint32_t> allocateSourceUid(const std::string& mailboxKey, const std::string& sourceFolder,
+                                     const std::string& sourceKey) {
+    MF_ASSIGN_OR_RETURN(auto uids, allocateSourceUids(mailboxKey, sourceFolder, {sourceKey}));
+    if (uids.size() != 1) return Status(Errc::kInternal, "allocateSourceUids lost a key");
+    return uids[0];
+  }
 };
 
 // Opens (creating if needed; never creating directories) an SQLite state file and migrates its

@@ -1,0 +1,32 @@
+// StoreUidAllocator: the persistent access::UidAllocator, backed by the state store's
+// source_uids table (store::Store::allocateSourceUids; docs/formats/state-sqlite.md).
+//
+// One object serves one (mailbox key, source folder): pass the same mailbox key as
+// MigrateOptions::mailboxKey and the source folder's display name ("INBOX" for POP3), so the
+// UIDs a POP3 source reports match the engine's UID map and watermark of that folder pair.
+// The store must outlive the allocator. Threading: one thread at a time (as the Store).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "access/uid_allocator.h"
+#include "store/state_store.h"
+
+namespace mf::sync {
+
+class StoreUidAllocator : public access::UidAllocator {
+ public:
+  StoreUidAllocator(store::Store& store, std::string mailboxKey, std::string sourceFolder);
+
+  Result<uint32_t> uidFor(const std::string& sourceKey) override;
+  // One store call (one transaction when there are new keys) for the whole listing.
+  Result<std::vector<uint32_t>> uidsFor(const std::vector<std::string>& sourceKeys) override;
+
+ private:
+  store::Store& store_;
+  std::string mailboxKey_;
+  std::string sourceFolder_;
+};
+
+}  // namespace mf::sync
