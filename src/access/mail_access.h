@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -121,5 +123,16 @@ class MailDestination {
   // UIDs of messages in the open folder whose Message-ID header equals `messageId`.
   virtual Result<std::vector<uint32_t>> searchMessageId(std::string_view messageId) = 0;
 };
+
+// Both sides of one account on one connection (an IMAP account is readable and writable):
+// the destination of a migration is also read (to verify and to recover after a crash).
+class MailAccount : public MailSource, public MailDestination {
+ public:
+  using MailDestination::listFolders;
+};
+
+// Opening connections again after a drop: the engine reconnects through these.
+using SourceFactory = std::function<Result<std::unique_ptr<MailSource>>()>;
+using AccountFactory = std::function<Result<std::unique_ptr<MailAccount>>()>;
 
 }  // namespace mf::access

@@ -24,6 +24,7 @@ std::string_view errcName(Errc code) {
     case Errc::kStore: return "store";
     case Errc::kInternal: return "internal";
     case Errc::kCancelled: return "cancelled";
+    case Errc::kThrottled: return "throttled";
   }
   return "unknown";
 }
@@ -64,7 +65,9 @@ Status Status::withContext(std::string_view context) const {
   std::string message(context);
   message += ": ";
   message += message_;
-  return Status(code_, class_, std::move(message));
+  Status out(code_, class_, std::move(message));
+  out.retryAfter_ = retryAfter_;
+  return out;
 }
 
 }  // namespace mf

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cassert>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,7 @@ enum class Errc {
   kStore,            // state store failure
   kInternal,         // a bug in mailferry
   kCancelled,        // stopped on request
+  kThrottled,        // the server asks us to slow down (retryAfter() may say how long)
 };
 
 // Retry class (DESIGN.md practice 6): flows unchanged into reports.
@@ -71,10 +73,19 @@ class [[nodiscard]] Status {
   // Returns a copy whose message is "<context>: <message>".
   Status withContext(std::string_view context) const;
 
+  // How long the server asked us to wait before retrying (throttling hints), if it said.
+  std::optional<std::chrono::milliseconds> retryAfter() const { return retryAfter_; }
+  Status withRetryAfter(std::chrono::milliseconds wait) const {
+    Status copy = *this;
+    copy.retryAfter_ = wait;
+    return copy;
+  }
+
  private:
   Errc code_ = Errc::kOk;
   ErrorClass class_ = ErrorClass::kRetry;
   std::string message_;
+  std::optional<std::chrono::milliseconds> retryAfter_;
 };
 
 template <typename T>

@@ -31,6 +31,8 @@ std::unique_ptr<Ends> openEnds(const EndpointOptions& options, int& exitCode) {
   }
   auto ends = std::make_unique<Ends>();
   ends->mailboxKey = mailboxKeyOf(*from, *to);
+  ends->sourceOptions = *from;
+  ends->destinationOptions = *to;
   auto source = imap::ImapAccount::open(*from);
   if (!source) {
     std::fprintf(stderr, "mailferry: source %s: %s\n", from->connect.endpoint.toUrl().c_str(),

@@ -13,6 +13,9 @@ struct Ends {
   std::unique_ptr<imap::ImapAccount> source;
   std::unique_ptr<imap::ImapAccount> destination;
   std::string mailboxKey;  // "alice@old.example -> alice@new.example"
+  // What was used to open them, to open them again after a dropped connection.
+  imap::AccountOptions sourceOptions;
+  imap::AccountOptions destinationOptions;
 };
 
 // On failure prints "mailferry: source: <what and what to do>" and returns the exit code

@@ -26,6 +26,8 @@ struct MigrateArgs {
   bool includeDeleted = false;
   bool json = false;
   std::string progress = "auto";
+  uint32_t retries = 8;
+  double retryBackoffSeconds = 1;
   size_t batchMessages = 500;
   double batchMegabytes = 64;
 };
@@ -120,6 +122,12 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
   cmd->add_flag("--dry-run", args->dryRun, "print the plan (folders, messages, bytes); change nothing");
   cmd->add_flag("--include-deleted", args->includeDeleted, "also copy messages flagged \\Deleted");
   cmd->add_flag("--json", args->json, "JSON lines on stdout: progress events and a summary");
+  cmd->add_option("--retries", args->retries,
+                  "reconnect attempts per folder after a dropped connection, timeout or "
+                  "throttling, before the folder is reported failed (default 8)");
+  cmd->add_option("--retry-backoff", args->retryBackoffSeconds,
+                  "seconds before the first reconnect; doubles each time, at most 60 (default 1)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch-messages", args->batchMessages,
                   "messages per recorded batch (one state transaction each; default 500)")
       ->check(CLI::Range(1, 100000));
@@ -168,9 +176,26 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     options.includeDeleted = args->includeDeleted;
     options.dryRun = args->dryRun;
     options.batchMessages = args->batchMessages;
+    options.retries = args->retries;
+    options.retryBackoff = std::chrono::milliseconds(
+        static_cast<int64_t>(args->retryBackoffSeconds * 1000));
     options.batchBytes = static_cast<uint64_t>(args->batchMegabytes * 1e6);
-    sync::Migrator migrator(*ends->source, *ends->destination, *ends->destination, *store,
-                            options, *progress);
+    // The first call of each factory hands out the connection opened above (so a bad
+    // password or certificate fails fast with exit code 3); later calls reconnect.
+    access::SourceFactory openSource = [&ends]() -> Result<std::unique_ptr<access::MailSource>> {
+      if (ends->source) return std::unique_ptr<access::MailSource>(std::move(ends->source));
+      MF_ASSIGN_OR_RETURN(auto account, imap::ImapAccount::open(ends->sourceOptions));
+      return std::unique_ptr<access::MailSource>(std::move(account));
+    };
+    access::AccountFactory openDestination =
+        [&ends]() -> Result<std::unique_ptr<access::MailAccount>> {
+      if (ends->destination) {
+        return std::unique_ptr<access::MailAccount>(std::move(ends->destination));
+      }
+      MF_ASSIGN_OR_RETURN(auto account, imap::ImapAccount::open(ends->destinationOptions));
+      return std::unique_ptr<access::MailAccount>(std::move(account));
+    };
+    sync::Migrator migrator(openSource, openDestination, *store, options, *progress);
     auto report = migrator.run();
     progress.reset();  // finish the bar before the summary
     if (!report) {

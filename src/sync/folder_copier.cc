@@ -142,6 +142,8 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
   auto fail = [&](const Status& s) {
     report.error = s.message();
     report.errorCode = std::string(errcName(s.code()));
+    report.errorRetryable = isRetryable(s);
+    if (s.retryAfter()) report.retryAfterMs = s.retryAfter()->count();
   };
 
   Status prepared = prepare(mapping, report);
@@ -438,6 +440,7 @@ Status FolderCopier::copyBatch(const std::vector<const access::MessageMeta*>& ba
 
   // 3. Outcomes. Messages without an answer stay kPending: the next run resolves them.
   std::vector<MessageRecord> outcomes;
+  Status throttled;
   for (const auto* meta : batch) {
     auto res = streamer.results_.find(meta->uid);
     if (res != streamer.results_.end()) {
@@ -454,6 +457,10 @@ Status FolderCopier::copyBatch(const std::vector<const access::MessageMeta*>& ba
         report.bytes += bytes;
         if (res->second.uid) destinationUidFloor_ = std::max(destinationUidFloor_, res->second.uid + 1);
         progress_.onMessage(bytes, true);
+      } else if (res->second.status.code() == Errc::kThrottled) {
+        // Not this message's fault: record it as worth retrying, and stop to wait.
+        outcomes.push_back(failedRecord(*meta, res->second.status));
+        if (throttled.isOk()) throttled = res->second.status;
       } else {
         outcomes.push_back(failedRecord(*meta, res->second.status));
         report.failures.push_back(failureOf(meta->uid, res->second.status));
@@ -475,7 +482,8 @@ Status FolderCopier::copyBatch(const std::vector<const access::MessageMeta*>& ba
   }
   MF_RETURN_IF_ERROR(store_.saveMessages(options_.mailboxKey, sourceName_, outcomes));
   if (!fetched) return fetched;
-  return drained;
+  if (!drained) return drained;
+  return throttled;
 }
 
 }  // namespace mf::sync

@@ -1,67 +1,221 @@
 #include "sync/migrator.h"
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "sync/folder_copier.h"
 
 namespace mf::sync {
+namespace {
 
-Migrator::Migrator(access::MailSource& source, access::MailDestination& destination,
-                   access::MailSource& destinationReader, store::Store& store,
-                   MigrateOptions options, ProgressSink& progress)
-    : source_(source),
-      destination_(destination),
-      destinationReader_(destinationReader),
+using std::chrono::milliseconds;
+
+FolderReport folderFailure(const FolderMapping& m, const Status& s) {
+  FolderReport r;
+  r.source = m.source.displayName();
+  r.destination = joinPath(m.destinationPath);
+  r.notes = m.notes;
+  r.error = s.message();
+  r.errorCode = std::string(errcName(s.code()));
+  r.errorRetryable = isRetryable(s);
+  if (s.retryAfter()) r.retryAfterMs = s.retryAfter()->count();
+  return r;
+}
+
+// Folds a later attempt's report into the earlier one's. The later attempt sees the messages
+// the earlier one copied as "already copied", so they move back to "copied".
+void mergeAttempt(FolderReport& total, const FolderReport& next) {
+  FolderReport merged = next;
+  merged.copied += total.copied;
+  merged.alreadyCopied -= std::min(merged.alreadyCopied, total.copied);
+  merged.bytes += total.bytes;
+  merged.seconds += total.seconds;
+  merged.attempts = total.attempts + 1;
+  std::vector<std::string> notes = total.notes;
+  for (const auto& n : next.notes) {
+    if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
+  }
+  merged.notes = std::move(notes);
+  total = std::move(merged);
+}
+
+}  // namespace
+
+bool isRetryable(const Status& s) {
+  if (s.isOk()) return false;
+  switch (s.code()) {
+    case Errc::kClosed:
+    case Errc::kTimeout:
+    case Errc::kIo:
+    case Errc::kTls:       // after a successful handshake: a broken record, not a bad certificate
+    case Errc::kProtocol:  // garbage on the wire; a new session usually reads fine
+    case Errc::kThrottled:
+      return true;
+    case Errc::kRefused:
+    case Errc::kUnreachable:
+      return true;  // only reached when reconnecting: the server may be restarting
+    default:
+      return s.errorClass() == ErrorClass::kRetry && s.code() != Errc::kStore &&
+             s.code() != Errc::kInternal;
+  }
+}
+
+Migrator::Migrator(access::SourceFactory openSource, access::AccountFactory openDestination,
+                   store::Store& store, MigrateOptions options, ProgressSink& progress)
+    : openSource_(std::move(openSource)),
+      openDestination_(std::move(openDestination)),
       store_(store),
       options_(std::move(options)),
       progress_(progress) {}
+
+milliseconds Migrator::backoff(uint32_t attempt) const {
+  milliseconds wait = options_.retryBackoff;
+  for (uint32_t i = 1; i < attempt && wait < options_.retryBackoffCap; ++i) wait *= 2;
+  return std::min(wait, options_.retryBackoffCap);
+}
+
+void Migrator::wait(milliseconds how_long, const std::string& why) {
+  progress_.onNotice(why);
+  std::this_thread::sleep_for(how_long);
+}
+
+Status Migrator::connect() {
+  if (!source_) {
+    MF_ASSIGN_OR_RETURN(source_, openSource_());
+  }
+  if (!destination_) {
+    MF_ASSIGN_OR_RETURN(destination_, openDestination_());
+  }
+  return Status::ok();
+}
+
+Status Migrator::reconnectWithBackoff(uint32_t& failures) {
+  for (;;) {
+    Status s = connect();
+    if (s) {
+      failures = 0;
+      return s;
+    }
+    if (!isRetryable(s) || ++failures > options_.retries) return s;
+    auto w = s.retryAfter() ? *s.retryAfter() : backoff(failures);
+    wait(w, "cannot reconnect: " + s.message() + "; retrying in " + std::to_string(w.count()) +
+                " ms (attempt " + std::to_string(failures) + "/" +
+                std::to_string(options_.retries) + ")");
+  }
+}
+
+FolderReport Migrator::migrateFolderWithRetries(const FolderMapping& mapping, bool& gaveUp) {
+  FolderReport total;
+  bool first = true;
+  uint32_t connectFailures = 0;
+  for (uint32_t attempt = 1;; ++attempt) {
+    Status connected = reconnectWithBackoff(connectFailures);
+    if (!connected) {
+      gaveUp = true;
+      FolderReport failed = folderFailure(
+          mapping, connected.withContext("gave up after " + std::to_string(options_.retries) +
+                                         " attempts to reconnect"));
+      if (!first) {
+        mergeAttempt(total, failed);
+        return total;
+      }
+      return failed;
+    }
+
+    FolderReport report;
+    access::Folder destinationFolder;
+    Status ready;
+    if (mapping.existingDestination) {
+      destinationFolder = *mapping.existingDestination;
+    } else if (!options_.dryRun) {
+      auto created = destination_->createFolder(mapping.destinationPath);
+      if (created) destinationFolder = *created;
+      else ready = created.status();
+    }
+    if (ready && !options_.dryRun && mapping.source.subscribed &&
+        !(mapping.existingDestination && mapping.existingDestination->subscribed)) {
+      Status s = destination_->subscribe(destinationFolder);
+      if (!s && isRetryable(s)) ready = s;
+      else if (!s) report.notes.push_back("could not subscribe: " + s.message());
+    }
+    if (ready) {
+      FolderCopier copier(*source_, *destination_, *destination_, store_, options_, progress_);
+      FolderReport copied = copier.run(mapping, destinationFolder);
+      copied.notes.insert(copied.notes.end(), report.notes.begin(), report.notes.end());
+      report = std::move(copied);
+    } else {
+      report = folderFailure(mapping, ready);
+    }
+    if (first) {
+      total = std::move(report);
+      first = false;
+    } else {
+      mergeAttempt(total, report);
+    }
+    if (total.error.empty() || !total.errorRetryable || attempt > options_.retries) return total;
+
+    // The connections are in an unknown state: drop both and resume from the state store.
+    source_.reset();
+    destination_.reset();
+    milliseconds w = total.retryAfterMs >= 0 ? milliseconds(total.retryAfterMs) : backoff(attempt);
+    wait(w, "folder '" + total.source + "': " + total.error + "; reconnecting in " +
+                std::to_string(w.count()) + " ms (attempt " + std::to_string(attempt) + "/" +
+                std::to_string(options_.retries) + ")");
+    total.error.clear();
+  }
+}
 
 Result<MigrationReport> Migrator::run() {
   const auto started = std::chrono::steady_clock::now();
   MigrationReport report;
   report.dryRun = options_.dryRun;
 
-  MF_ASSIGN_OR_RETURN(auto sourceFolders, source_.listFolders());
-  MF_ASSIGN_OR_RETURN(auto destinationFolders, destination_.listFolders());
-  FolderPlan plan = planFolders(sourceFolders, destinationFolders, destination_.separator(),
-                                options_.plan);
+  // Listing folders is retried like any folder: a throttled or dropped listing is common.
+  std::vector<access::Folder> sourceFolders, destinationFolders;
+  char separator = '/';
+  for (uint32_t attempt = 1;; ++attempt) {
+    uint32_t failures = 0;
+    MF_RETURN_IF_ERROR(reconnectWithBackoff(failures));
+    auto s = source_->listFolders();
+    auto d = s ? destination_->listFolders() : Result<std::vector<access::Folder>>(s.status());
+    if (s && d) {
+      sourceFolders = std::move(s).value();
+      destinationFolders = std::move(d).value();
+      separator = destination_->separator();
+      break;
+    }
+    Status failed = s ? d.status() : s.status();
+    if (!isRetryable(failed) || attempt > options_.retries) return failed;
+    source_.reset();
+    destination_.reset();
+    auto w = failed.retryAfter() ? *failed.retryAfter() : backoff(attempt);
+    wait(w, "listing folders: " + failed.message() + "; reconnecting in " +
+                std::to_string(w.count()) + " ms");
+  }
+  FolderPlan plan = planFolders(sourceFolders, destinationFolders, separator, options_.plan);
   report.excluded = plan.excluded;
 
   if (!options_.dryRun) {
     uint64_t estimate = 0;
     for (const auto& m : plan.folders) {
-      auto st = source_.folderStatus(m.source);
+      auto st = source_->folderStatus(m.source);
       if (st) estimate += st->messages;
     }
     progress_.onStart(estimate);
   }
 
-  FolderCopier copier(source_, destination_, destinationReader_, store_, options_, progress_);
+  bool gaveUp = false;
   for (const auto& mapping : plan.folders) {
-    access::Folder destinationFolder;
-    if (mapping.existingDestination) {
-      destinationFolder = *mapping.existingDestination;
-    } else if (!options_.dryRun) {
-      auto created = destination_.createFolder(mapping.destinationPath);
-      if (!created) {
-        FolderReport failed;
-        failed.source = mapping.source.displayName();
-        failed.destination = joinPath(mapping.destinationPath);
-        failed.error = created.status().message();
-        failed.errorCode = std::string(errcName(created.status().code()));
-        progress_.onFolderDone(failed);
-        report.folders.push_back(std::move(failed));
-        continue;
-      }
-      destinationFolder = *created;
+    if (gaveUp) {
+      FolderReport skipped = folderFailure(
+          mapping, Status(Errc::kCancelled, ErrorClass::kRetry,
+                          "not attempted: the connection could not be reopened; run again"));
+      progress_.onFolderDone(skipped);
+      report.folders.push_back(std::move(skipped));
+      continue;
     }
-    if (!options_.dryRun && mapping.source.subscribed &&
-        !(mapping.existingDestination && mapping.existingDestination->subscribed)) {
-      Status s = destination_.subscribe(destinationFolder);
-      if (!s) report.notices.push_back("could not subscribe '" + destinationFolder.displayName() +
-                                       "': " + s.message());
-    }
-    report.folders.push_back(copier.run(mapping, destinationFolder));
+    report.folders.push_back(migrateFolderWithRetries(mapping, gaveUp));
   }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

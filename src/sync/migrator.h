@@ -41,27 +41,44 @@ struct MigrateOptions {
   // recoveryMaxWait) before deciding which pending messages landed.
   std::chrono::milliseconds recoveryQuietPeriod{1500};
   std::chrono::milliseconds recoveryMaxWait{60'000};
+  // Reconnects after a dropped connection, timeout, BYE, TLS error or throttling: per
+  // folder, up to `retries` times, waiting retryBackoff, then twice as long each time (capped
+  // at retryBackoffCap), or as long as a throttling server asks. Then the folder is reported
+  // failed with its state intact, and a mailbox whose connections cannot be reopened
+  // `retries` times in a row is given up.
+  uint32_t retries = 8;
+  std::chrono::milliseconds retryBackoff{1000};
+  std::chrono::milliseconds retryBackoffCap{60'000};
 };
 
 class Migrator {
  public:
-  Migrator(access::MailSource& source, access::MailDestination& destination,
-           access::MailSource& destinationReader, store::Store& store, MigrateOptions options,
-           ProgressSink& progress);
+  // The factories open connections; they are called once at the start and again after
+  // every drop. (The CLI hands out its already-open connections on the first call.)
+  Migrator(access::SourceFactory openSource, access::AccountFactory openDestination,
+           store::Store& store, MigrateOptions options, ProgressSink& progress);
 
   // Runs the whole mailbox. Errors of single messages and folders are in the report; a
-  // non-OK result means the run could not start (listing folders or the store failed).
+  // non-OK result means the run could not start (no connection, or listing folders failed).
   Result<MigrationReport> run();
 
  private:
-  FolderReport migrateFolder(const FolderMapping& mapping);
+  Status connect();
+  Status reconnectWithBackoff(uint32_t& failures);
+  FolderReport migrateFolderWithRetries(const FolderMapping& mapping, bool& gaveUp);
+  std::chrono::milliseconds backoff(uint32_t attempt) const;
+  void wait(std::chrono::milliseconds how_long, const std::string& why);
 
-  access::MailSource& source_;
-  access::MailDestination& destination_;
-  access::MailSource& destinationReader_;
+  access::SourceFactory openSource_;
+  access::AccountFactory openDestination_;
+  std::unique_ptr<access::MailSource> source_;
+  std::unique_ptr<access::MailAccount> destination_;
   store::Store& store_;
   MigrateOptions options_;
   ProgressSink& progress_;
 };
+
+// True for failures a new connection may cure.
+bool isRetryable(const Status& status);
 
 }  // namespace mf::sync

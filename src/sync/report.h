@@ -39,6 +39,9 @@ struct FolderReport {
   std::vector<MessageFailure> failures;
   std::string error;            // the folder as a whole failed (e.g. cannot be created)
   std::string errorCode;
+  bool errorRetryable = false;  // a reconnect may cure it (dropped connection, throttling)
+  int64_t retryAfterMs = -1;    // the server's requested wait, -1 if it gave none
+  uint32_t attempts = 1;        // connections used for this folder (1 + reconnects)
 };
 
 struct MigrationReport {

@@ -7,6 +7,7 @@
 
 #include "base/checked_number.h"
 #include "base/log.h"
+#include "imap/client/server_errors.h"
 #include "imap/client/uid_set.h"
 #include "imap/wire/mutf7.h"
 #include "message/headers.h"
@@ -359,7 +360,7 @@ Status ImapAccount::fetchBodies(const std::vector<uint32_t>& uids,
         }
         if (r.type == ResponseType::kUntagged && r.status == "BYE") {
           conn_->setStreamPredicate({});
-          return Status(Errc::kClosed, describe() + " closed the session (BYE): " + r.text);
+          return statusFromServer(r, describe() + " session");
         }
         break;
       }
@@ -465,7 +466,7 @@ Status ImapAccount::endAppend() {
 
 Status ImapAccount::handleAppendResponse(Response& r) {
   if (r.type == ResponseType::kUntagged && r.status == "BYE") {
-    return Status(Errc::kClosed, describe() + " closed the session (BYE): " + r.text);
+    return statusFromServer(r, describe() + " session");
   }
   if (r.type != ResponseType::kTagged) return Status::ok();
   auto it = std::find_if(inFlight_.begin(), inFlight_.end(),
@@ -483,8 +484,12 @@ Status ImapAccount::handleAppendResponse(Response& r) {
       }
     }
   } else {
-    Status refusal = Connection::statusFromTagged(r, "APPEND");
-    result.status = Status(refusal.code(), ErrorClass::kDestinationLimit, refusal.message());
+    Status refusal = statusFromServer(r, "APPEND");
+    // A refusal is about this message (too big, bad header...) unless the server is
+    // throttling the whole session, which the engine handles by waiting and retrying.
+    result.status = refusal.code() == Errc::kThrottled
+                        ? refusal
+                        : Status(refusal.code(), ErrorClass::kDestinationLimit, refusal.message());
   }
   completed_.push_back(std::move(result));
   inFlight_.erase(it);

@@ -27,7 +27,7 @@ struct AccountOptions {
   Secret password;
 };
 
-class ImapAccount : public access::MailSource, public access::MailDestination {
+class ImapAccount : public access::MailAccount {
  public:
   // Connects, logs in and learns the namespace.
   static Result<std::unique_ptr<ImapAccount>> open(const AccountOptions& options);
