@@ -82,6 +82,7 @@ struct DestinationFolderInfo {
   FolderStatus status;
   std::vector<std::string> permanentFlags;  // from PERMANENTFLAGS
   bool acceptsAnyKeyword = true;            // PERMANENTFLAGS contains "\*"
+  uint64_t appendLimit = 0;                 // largest message accepted (APPENDLIMIT), 0 = unknown
 };
 
 struct AppendRequest {
@@ -105,7 +106,9 @@ class MailDestination {
   virtual Result<std::vector<Folder>> listFolders() = 0;
   // The hierarchy separator of the personal namespace ('/' or '.'), 0 if flat.
   virtual char separator() const = 0;
-  // Creates the folder (and, where the server needs it, its parents); OK if it exists.
+  // Creates the folder (and, where the server needs it, its parents). Errc::kAlreadyExists
+  // if the server says it exists (which, for a name we did not see in LIST, means the
+  // server folds case and another folder holds the name).
   virtual Result<Folder> createFolder(const std::vector<std::string>& path) = 0;
   virtual Status subscribe(const Folder& folder) = 0;
   // Selects a folder for appending (IMAP SELECT).

@@ -25,6 +25,11 @@ std::string_view errcName(Errc code) {
     case Errc::kInternal: return "internal";
     case Errc::kCancelled: return "cancelled";
     case Errc::kThrottled: return "throttled";
+    case Errc::kTooBig: return "too_big";
+    case Errc::kOverQuota: return "over_quota";
+    case Errc::kBadMessage: return "bad_message";
+    case Errc::kKeywordRefused: return "keyword_refused";
+    case Errc::kAlreadyExists: return "already_exists";
   }
   return "unknown";
 }
@@ -51,7 +56,13 @@ ErrorClass defaultClassOf(Errc code) {
       return ErrorClass::kConfiguration;
     case Errc::kLimit:
     case Errc::kServerNo:
+    case Errc::kTooBig:
+    case Errc::kOverQuota:
+    case Errc::kKeywordRefused:
+    case Errc::kAlreadyExists:
       return ErrorClass::kDestinationLimit;
+    case Errc::kBadMessage:
+      return ErrorClass::kSource;
     case Errc::kProtocol:
     case Errc::kServerBad:
       return ErrorClass::kSource;

@@ -40,6 +40,11 @@ enum class Errc {
   kInternal,         // a bug in mailferry
   kCancelled,        // stopped on request
   kThrottled,        // the server asks us to slow down (retryAfter() may say how long)
+  kTooBig,           // the destination refuses the message for its size
+  kOverQuota,        // the destination mailbox is full
+  kBadMessage,       // the destination refuses the message's content (header, NUL, lines)
+  kKeywordRefused,   // the destination refuses a keyword
+  kAlreadyExists,    // CREATE of a folder that exists (maybe under another case)
 };
 
 // Retry class (DESIGN.md practice 6): flows unchanged into reports.

@@ -26,6 +26,8 @@ struct MigrateArgs {
   bool includeDeleted = false;
   bool json = false;
   std::string progress = "auto";
+  bool retryErrors = false;
+  double maxMessageMegabytes = 0;
   uint32_t retries = 8;
   double retryBackoffSeconds = 1;
   size_t batchMessages = 500;
@@ -122,6 +124,12 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
   cmd->add_flag("--dry-run", args->dryRun, "print the plan (folders, messages, bytes); change nothing");
   cmd->add_flag("--include-deleted", args->includeDeleted, "also copy messages flagged \\Deleted");
   cmd->add_flag("--json", args->json, "JSON lines on stdout: progress events and a summary");
+  cmd->add_flag("--retry-errors", args->retryErrors,
+                "re-attempt only the messages that failed in earlier runs (nothing new)");
+  cmd->add_option("--max-message-size", args->maxMessageMegabytes,
+                  "refuse messages larger than this many MB before sending them (the "
+                  "destination's APPENDLIMIT is always honoured)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--retries", args->retries,
                   "reconnect attempts per folder after a dropped connection, timeout or "
                   "throttling, before the folder is reported failed (default 8)");
@@ -177,6 +185,8 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     options.dryRun = args->dryRun;
     options.batchMessages = args->batchMessages;
     options.retries = args->retries;
+    options.retryErrors = args->retryErrors;
+    options.maxMessageBytes = static_cast<uint64_t>(args->maxMessageMegabytes * 1e6);
     options.retryBackoff = std::chrono::milliseconds(
         static_cast<int64_t>(args->retryBackoffSeconds * 1000));
     options.batchBytes = static_cast<uint64_t>(args->batchMegabytes * 1e6);

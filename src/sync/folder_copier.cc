@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "sync/content_hash.h"
+#include "sync/remedies.h"
 
 namespace mf::sync {
 namespace {
@@ -27,7 +28,8 @@ bool containsNoCase(const std::vector<std::string>& list, const std::string& ite
 
 MessageFailure failureOf(uint32_t uid, const Status& status) {
   return MessageFailure{uid, std::string(errcName(status.code())),
-                        std::string(errorClassName(status.errorClass())), status.message()};
+                        std::string(errorClassName(status.errorClass())),
+                        describeFailure(status)};
 }
 
 MessageRecord failedRecord(const access::MessageMeta& meta, const Status& status) {
@@ -38,7 +40,7 @@ MessageRecord failedRecord(const access::MessageMeta& meta, const Status& status
   r.messageId = meta.messageId;
   r.errorCode = std::string(errcName(status.code()));
   r.errorClass = std::string(errorClassName(status.errorClass()));
-  r.errorText = status.message();
+  r.errorText = describeFailure(status);
   return r;
 }
 
@@ -118,6 +120,7 @@ std::vector<std::string> FolderCopier::acceptedFlags(const access::MessageMeta& 
   for (const auto& flag : meta.flags) {
     if (containsNoCase({"\\Recent"}, flag)) continue;
     if (!options_.includeDeleted && containsNoCase({"\\Deleted"}, flag)) continue;
+    if (dropKeywords_ && !isSystemFlag(flag)) continue;
     // Keywords only where PERMANENTFLAGS allows them (\* = any); system flags always.
     if (!isSystemFlag(flag) && !destinationInfo_.acceptsAnyKeyword &&
         !containsNoCase(destinationInfo_.permanentFlags, flag)) {
@@ -138,6 +141,8 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
   destinationFolder_ = destinationFolder;
   records_.clear();
   metas_.clear();
+  keywordRetry_.clear();
+  dropKeywords_ = false;
 
   auto fail = [&](const Status& s) {
     report.error = s.message();
@@ -154,9 +159,18 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
     std::vector<const access::MessageMeta*> toCopy;
     uint64_t bytes = 0;
     for (const auto& meta : metas_) {
-      ++report.seen;
       auto rec = records_.find(meta.uid);
-      if (rec != records_.end()) {
+      // --retry-errors touches only messages that failed before.
+      if (options_.retryErrors && (rec == records_.end() || rec->second.state != MessageState::kFailed ||
+                                   rec->second.errorCode == "vanished")) {
+        if (rec != records_.end() && rec->second.state == MessageState::kCopied) {
+          ++report.seen;
+          ++report.alreadyCopied;
+        }
+        continue;
+      }
+      ++report.seen;
+      if (rec != records_.end() && !options_.retryErrors) {
         if (rec->second.state == MessageState::kCopied) {
           ++report.alreadyCopied;
           continue;
@@ -174,6 +188,25 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
       }
       if (!options_.includeDeleted && meta.hasFlag("\\Deleted")) {
         ++report.skippedDeleted;
+        continue;
+      }
+      uint64_t limit = destinationInfo_.appendLimit;
+      if (options_.maxMessageBytes && (!limit || options_.maxMessageBytes < limit)) {
+        limit = options_.maxMessageBytes;
+      }
+      if (limit && meta.size > limit && !options_.dryRun) {
+        // Checked before sending: no point streaming megabytes the server will refuse.
+        Status tooBig(Errc::kTooBig, "message of " + std::to_string(meta.size) +
+                                         " bytes is larger than the destination's limit of " +
+                                         std::to_string(limit) + " bytes");
+        records_[meta.uid] = failedRecord(meta, tooBig);
+        Status saved = store_.saveMessages(options_.mailboxKey, sourceName_, {records_[meta.uid]});
+        if (!saved) {
+          fail(saved);
+          break;
+        }
+        report.failures.push_back(failureOf(meta.uid, tooBig));
+        ++report.failed;
         continue;
       }
       toCopy.push_back(&meta);
@@ -194,6 +227,18 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
         }
         batchStatus = copyBatch(batch, report);
       }
+      if (batchStatus && !keywordRetry_.empty()) {
+        // Zimbra and others announce \* yet refuse some keywords: copy those messages again
+        // with their system flags only, and say so.
+        std::vector<const access::MessageMeta*> again;
+        again.swap(keywordRetry_);
+        dropKeywords_ = true;
+        batchStatus = copyBatch(again, report);
+        dropKeywords_ = false;
+        report.notes.push_back(std::to_string(again.size()) +
+                               " message(s) copied without their keywords: the destination "
+                               "refused them");
+      }
       if (!batchStatus) {
         fail(batchStatus);
         // Messages never attempted are neither copied nor failed: count them as failed for
@@ -206,6 +251,7 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
         // whose failure is worth retrying, which the next run must list again.
         uint32_t watermark = sourceStatus_.uidNext;
         if (!watermark && !metas_.empty()) watermark = metas_.back().uid + 1;
+        if (options_.retryErrors && saved_) watermark = saved_->sourceUidNext;
         for (const auto& [uid, rec] : records_) {
           if (rec.state == MessageState::kFailed && retryable(rec) && uid < watermark) {
             watermark = uid;
@@ -235,7 +281,8 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report)
   MF_ASSIGN_OR_RETURN(saved_, store_.loadFolder(options_.mailboxKey, sourceName_));
   MF_ASSIGN_OR_RETURN(access::FolderStatus quick, source_.folderStatus(mapping.source));
   // Work per folder, not per message, when nothing is new (SPEC.md 5).
-  if (saved_ && quick.uidValidity == saved_->sourceUidValidity && quick.uidNext != 0 &&
+  if (!options_.retryErrors && saved_ && quick.uidValidity == saved_->sourceUidValidity &&
+      quick.uidNext != 0 &&
       quick.uidNext == saved_->sourceUidNext &&
       saved_->destinationFolder == report.destination && mapping.existingDestination) {
     report.upToDate = true;
@@ -252,7 +299,15 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report)
                                                      sourceStatus_.uidValidity, report));
   } else {
     uint32_t minUid = saved_ ? saved_->sourceUidNext : 1;
-    if (sourceStatus_.messages > 0) {
+    if (options_.retryErrors) {
+      minUid = UINT32_MAX;
+      for (const auto& [uid, rec] : records_) {
+        if (rec.state == MessageState::kFailed && rec.errorCode != "vanished") {
+          minUid = std::min(minUid, uid);
+        }
+      }
+    }
+    if (sourceStatus_.messages > 0 && minUid != UINT32_MAX) {
       MF_ASSIGN_OR_RETURN(metas_, source_.listMessages(minUid));
     }
   }
@@ -457,6 +512,9 @@ Status FolderCopier::copyBatch(const std::vector<const access::MessageMeta*>& ba
         report.bytes += bytes;
         if (res->second.uid) destinationUidFloor_ = std::max(destinationUidFloor_, res->second.uid + 1);
         progress_.onMessage(bytes, true);
+      } else if (res->second.status.code() == Errc::kKeywordRefused && !dropKeywords_) {
+        outcomes.push_back(failedRecord(*meta, res->second.status));
+        keywordRetry_.push_back(meta);
       } else if (res->second.status.code() == Errc::kThrottled) {
         // Not this message's fault: record it as worth retrying, and stop to wait.
         outcomes.push_back(failedRecord(*meta, res->second.status));

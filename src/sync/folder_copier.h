@@ -53,6 +53,8 @@ class FolderCopier {
   RecordMap records_;
   std::vector<access::MessageMeta> metas_;
   uint32_t destinationUidFloor_ = 0;  // no message we append can get a smaller UID
+  bool dropKeywords_ = false;          // second pass for messages whose keywords were refused
+  std::vector<const access::MessageMeta*> keywordRetry_;
 };
 
 }  // namespace mf::sync

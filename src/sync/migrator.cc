@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "sync/folder_copier.h"
+#include "sync/folder_naming.h"
 
 namespace mf::sync {
 namespace {
@@ -129,7 +130,7 @@ FolderReport Migrator::migrateFolderWithRetries(const FolderMapping& mapping, bo
     if (mapping.existingDestination) {
       destinationFolder = *mapping.existingDestination;
     } else if (!options_.dryRun) {
-      auto created = destination_->createFolder(mapping.destinationPath);
+      auto created = createDestinationFolder(mapping, report.notes);
       if (created) destinationFolder = *created;
       else ready = created.status();
     }
@@ -141,7 +142,9 @@ FolderReport Migrator::migrateFolderWithRetries(const FolderMapping& mapping, bo
     }
     if (ready) {
       FolderCopier copier(*source_, *destination_, *destination_, store_, options_, progress_);
-      FolderReport copied = copier.run(mapping, destinationFolder);
+      FolderMapping actual = mapping;
+      if (!options_.dryRun) actual.destinationPath = destinationFolder.path;
+      FolderReport copied = copier.run(actual, destinationFolder);
       copied.notes.insert(copied.notes.end(), report.notes.begin(), report.notes.end());
       report = std::move(copied);
     } else {
@@ -166,6 +169,58 @@ FolderReport Migrator::migrateFolderWithRetries(const FolderMapping& mapping, bo
   }
 }
 
+Result<access::Folder> Migrator::createDestinationFolder(const FolderMapping& mapping,
+                                                        std::vector<std::string>& notes) {
+  std::vector<std::string> path = mapping.destinationPath;
+  // An earlier run may have had to rename this folder: go on with the folder it used.
+  auto saved = store_.loadFolder(options_.mailboxKey, mapping.source.displayName());
+  if (saved && *saved && (*saved)->destinationFolder != joinPath(path)) {
+    for (const auto& f : destinationFolders_) {
+      if (f.displayName() == (*saved)->destinationFolder) return f;
+    }
+  }
+  auto created = destination_->createFolder(path);
+  if (created) return created;
+  if (created.status().code() == Errc::kAlreadyExists) {
+    // Not in our LIST, yet "exists": another folder holds the name under another case (a
+    // case-folding server such as Exchange). Merging two folders would mix their mail: keep
+    // them apart under a numbered name.
+    for (int n = 2; n < 100; ++n) {
+      std::vector<std::string> alt = path;
+      alt.back() = numberedName(path.back(), n);
+      auto again = destination_->createFolder(alt);
+      if (again) {
+        notes.push_back("the destination already has a folder named '" + joinPath(path) +
+                        "' in another case (it ignores case): copied to '" + joinPath(alt) +
+                        "' instead, so the two folders stay apart");
+        return again;
+      }
+      if (again.status().code() != Errc::kAlreadyExists) return again.status();
+    }
+    return created.status();
+  }
+  if (isRetryable(created.status())) return created.status();
+  // Refused: rename by the stated rule (sync/folder_naming.h) until the server accepts it.
+  for (const auto& candidate : renameCandidates(path.back())) {
+    std::vector<std::string> alt = path;
+    alt.back() = candidate;
+    auto again = destination_->createFolder(alt);
+    if (again || again.status().code() == Errc::kAlreadyExists) {
+      notes.push_back("the destination refused the folder name '" + joinPath(path) + "' (" +
+                      created.status().message() + "): created as '" + joinPath(alt) + "'");
+      if (again) return again;
+      auto listed = destination_->listFolders();
+      if (listed) {
+        for (const auto& f : *listed) {
+          if (f.path == alt) return f;
+        }
+      }
+    }
+    if (again.status().code() != Errc::kServerNo && !again.isOk()) return again.status();
+  }
+  return created.status();
+}
+
 Result<MigrationReport> Migrator::run() {
   const auto started = std::chrono::steady_clock::now();
   MigrationReport report;
@@ -182,6 +237,7 @@ Result<MigrationReport> Migrator::run() {
     if (s && d) {
       sourceFolders = std::move(s).value();
       destinationFolders = std::move(d).value();
+      destinationFolders_ = destinationFolders;
       separator = destination_->separator();
       break;
     }

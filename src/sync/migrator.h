@@ -33,6 +33,8 @@ struct MigrateOptions {
   PlanOptions plan;
   bool includeDeleted = false;  // copy messages flagged \Deleted too
   bool dryRun = false;          // plan and count; change nothing anywhere
+  bool retryErrors = false;     // re-attempt only messages that failed before, nothing new
+  uint64_t maxMessageBytes = 0; // refuse larger messages up front (preset/--max-message-size)
   size_t batchMessages = 500;   // messages per recorded batch (one state transaction each)
   uint64_t batchBytes = 64ull << 20;
   size_t appendWindow = 64;     // APPENDs in flight on the destination connection
@@ -66,6 +68,8 @@ class Migrator {
   Status connect();
   Status reconnectWithBackoff(uint32_t& failures);
   FolderReport migrateFolderWithRetries(const FolderMapping& mapping, bool& gaveUp);
+  Result<access::Folder> createDestinationFolder(const FolderMapping& mapping,
+                                                 std::vector<std::string>& notes);
   std::chrono::milliseconds backoff(uint32_t attempt) const;
   void wait(std::chrono::milliseconds how_long, const std::string& why);
 
@@ -73,6 +77,7 @@ class Migrator {
   access::AccountFactory openDestination_;
   std::unique_ptr<access::MailSource> source_;
   std::unique_ptr<access::MailAccount> destination_;
+  std::vector<access::Folder> destinationFolders_;  // as listed at the start
   store::Store& store_;
   MigrateOptions options_;
   ProgressSink& progress_;

@@ -69,4 +69,29 @@ Status statusFromServer(const Response& r, std::string_view what) {
   return Status(r.status == "BAD" ? Errc::kServerBad : Errc::kServerNo, message);
 }
 
+Status appendRefusal(const Response& r) {
+  Status base = statusFromServer(r, "APPEND");
+  if (base.isOk() || base.code() == Errc::kThrottled) return base;
+  const std::string& text = r.text;
+  auto is = [&](std::initializer_list<std::string_view> words) {
+    for (auto w : words) {
+      if (containsNoCase(text, w)) return true;
+    }
+    return false;
+  };
+  Errc code = Errc::kServerNo;
+  if (r.code == "TOOBIG" || is({"maximum size", "too large", "too big", "message size", "exceeds"})) {
+    code = Errc::kTooBig;
+  } else if (r.code == "OVERQUOTA" || is({"quota", "Server Unavailable. 15", "mailbox full"})) {
+    code = Errc::kOverQuota;
+  } else if (r.code == "PARSE" || is({"invalid header", "nul ", "nul characters", "null character",
+                                      "8bit", "8-bit", "line too long", "argument error 11",
+                                      "bare newline", "malformed"})) {
+    code = Errc::kBadMessage;
+  } else if (is({"keyword", "flag"})) {
+    code = Errc::kKeywordRefused;
+  }
+  return Status(code, base.message());
+}
+
 }  // namespace mf::imap

@@ -28,4 +28,13 @@ std::optional<Millis> throttleWait(const Response& response);
 
 Status statusFromServer(const Response& response, std::string_view what);
 
+// An APPEND refusal, classified by the response code (RFC 5530: TOOBIG, OVERQUOTA, LIMIT,
+// PARSE...) and, where servers use no code, by their known words (QUIRKS.md: Exchange
+// "Maximum size of appendable message has been exceeded", "Message contains invalid header",
+// "Command Argument Error 11" for long lines, "Server Unavailable. 15" = over quota; Zimbra
+// "NO APPEND failed" on keywords; "NUL characters"): kTooBig, kOverQuota, kBadMessage,
+// kKeywordRefused, kThrottled, else kServerNo. Class: destination limit, or source for
+// kBadMessage, or retry for throttling.
+Status appendRefusal(const Response& response);
+
 }  // namespace mf::imap

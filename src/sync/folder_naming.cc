@@ -1,0 +1,77 @@
+#include "sync/folder_naming.h"
+
+#include <cstring>
+
+namespace mf::sync {
+namespace {
+
+const std::string kIdeographicSpace = "\xE3\x80\x80";  // U+3000 in UTF-8
+
+std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
+  size_t pos = 0;
+  while ((pos = s.find(from, pos)) != std::string::npos) {
+    s.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return s;
+}
+
+std::string collapseBlanks(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    bool blank = c == ' ' || c == '\t';
+    if (blank && (out.empty() || out.back() == ' ')) continue;
+    out += blank ? ' ' : c;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+std::string replaceRefused(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    bool refused = c < 0x20 || c == 0x7f || std::strchr("^&%*\"\\~#[]{}|<>?", c) != nullptr;
+    out += refused ? '_' : static_cast<char>(c);
+  }
+  return out;
+}
+
+std::string asciiOnly(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    // One '_' per UTF-8 sequence, not per byte.
+    size_t len = (c >= 0xF0) ? 4 : (c >= 0xE0) ? 3 : (c >= 0xC0) ? 2 : 1;
+    out += '_';
+    i += len;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> renameCandidates(const std::string& component) {
+  std::vector<std::string> out;
+  std::string current = component;
+  auto step = [&](std::string next) {
+    if (next.empty()) next = "_";
+    if (next != current) out.push_back(next);
+    current = std::move(next);
+  };
+  step(replaceAll(current, kIdeographicSpace, " "));
+  step(collapseBlanks(current));
+  step(replaceRefused(current));
+  step(asciiOnly(current));
+  return out;
+}
+
+std::string numberedName(const std::string& component, int n) {
+  return component + " (" + std::to_string(n) + ")";
+}
+
+}  // namespace mf::sync

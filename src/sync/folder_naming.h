@@ -1,0 +1,29 @@
+// What to try when the destination refuses to create a folder name (SPEC.md 4: "names the
+// destination refuses are renamed by a stated rule and reported, never dropped").
+//
+// The rule, applied step by step to the last path component, each step on top of the
+// previous one, until the destination accepts the name:
+//   1. an ideographic space U+3000 becomes a plain space (kept where accepted: other tools
+//      lose such folders entirely);
+//   2. leading and trailing blanks are removed and runs of blanks become one space (Gmail:
+//      "Folder contains excess whitespace");
+//   3. characters that servers commonly refuse in names are replaced by '_':
+//      control characters and  ^ & % * " \ ~ # [ ] { } | < > ?
+//   4. every non-ASCII character is replaced by '_' (a last resort for servers without
+//      UTF-7/UTF-8 names).
+// Pure functions; no I/O.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mf::sync {
+
+// The successive candidate names for `component`, each different from the one before;
+// empty if no step changes anything.
+std::vector<std::string> renameCandidates(const std::string& component);
+
+// "Name (2)", "Name (3)", ...: a name for a folder whose name is taken under another case.
+std::string numberedName(const std::string& component, int n);
+
+}  // namespace mf::sync
