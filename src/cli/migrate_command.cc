@@ -11,6 +11,7 @@
 #include "cli/exit_codes.h"
 #include "cli/folder_options.h"
 #include "cli/progress.h"
+#include "cli/text_width.h"
 #include "store/crash_injection.h"
 #include "store/state_store.h"
 #include "sync/migrator.h"
@@ -81,7 +82,7 @@ void printSummary(const sync::MigrationReport& r) {
     std::printf("%-32s %-32s %10s %10s\n", "SOURCE FOLDER", "DESTINATION", "TO COPY", "BYTES");
     for (const auto& f : r.folders) {
       std::string dest = f.destination + (f.willCreate ? " (new)" : "");
-      std::printf("%-32s %-32s %10llu %10s\n", f.source.c_str(), dest.c_str(),
+      std::printf("%s %s %10llu %10s\n", padRight(f.source, 32).c_str(), padRight(dest, 32).c_str(),
                   static_cast<unsigned long long>(f.plannedMessages), human(f.plannedBytes).c_str());
       for (const auto& n : f.notes) std::printf("    note: %s\n", n.c_str());
       if (!f.error.empty()) std::printf("    error: %s\n", f.error.c_str());
@@ -90,8 +91,8 @@ void printSummary(const sync::MigrationReport& r) {
     std::printf("%-28s %-28s %7s %7s %7s %6s %10s %7s\n", "SOURCE FOLDER", "DESTINATION", "COPIED",
                 "BEFORE", "SKIPPED", "FAILED", "BYTES", "TIME");
     for (const auto& f : r.folders) {
-      std::printf("%-28s %-28s %7llu %7llu %7llu %6llu %10s %6.1fs\n", f.source.c_str(),
-                  f.destination.c_str(), static_cast<unsigned long long>(f.copied),
+      std::printf("%s %s %7llu %7llu %7llu %6llu %10s %6.1fs\n", padRight(f.source, 28).c_str(),
+                  padRight(f.destination, 28).c_str(), static_cast<unsigned long long>(f.copied),
                   static_cast<unsigned long long>(f.alreadyCopied),
                   static_cast<unsigned long long>(f.skippedDeleted + f.skippedVanished),
                   static_cast<unsigned long long>(f.failed), human(f.bytes).c_str(), f.seconds);

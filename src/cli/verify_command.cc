@@ -6,6 +6,7 @@
 #include "cli/connect.h"
 #include "cli/exit_codes.h"
 #include "cli/folder_options.h"
+#include "cli/text_width.h"
 #include "sync/verifier.h"
 
 namespace mf::cli {
@@ -75,7 +76,8 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
       std::printf("%-30s %-30s %9s %9s  %s\n", "SOURCE FOLDER", "DESTINATION", "SOURCE", "DEST",
                   "RESULT");
       for (const auto& f : report->folders) {
-        std::printf("%-30s %-30s %9llu %9llu  %s\n", f.source.c_str(), f.destination.c_str(),
+        std::printf("%s %s %9llu %9llu  %s\n", padRight(f.source, 30).c_str(),
+                    padRight(f.destination, 30).c_str(),
                     static_cast<unsigned long long>(f.sourceMessages),
                     static_cast<unsigned long long>(f.destinationMessages),
                     f.identical() ? "identical" : "DIFFERENT");
