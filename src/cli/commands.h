@@ -10,5 +10,7 @@ namespace mf::cli {
 // Adds "migrate" to `app`; the returned function runs it after parsing.
 std::function<int()> addMigrateCommand(CLI::App& app);
 std::function<int()> addVerifyCommand(CLI::App& app);
+std::function<int()> addProbeCommand(CLI::App& app);
+std::function<int()> addPresetsCommand(CLI::App& app);
 
 }  // namespace mf::cli

@@ -15,13 +15,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "mailferry 0.1.0");
   auto migrate = mf::cli::addMigrateCommand(app);
   auto verify = mf::cli::addVerifyCommand(app);
+  auto probe = mf::cli::addProbeCommand(app);
+  auto presets = mf::cli::addPresetsCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? mf::cli::kExitOk : mf::cli::kExitUsage;
   }
-  for (const auto& run : {migrate, verify}) {
+  for (const auto& run : {migrate, verify, probe, presets}) {
     int code = run();
     if (code >= 0) return code;
   }
