@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Builds the command lines bench/run measures, one per tool, as a measure.py SPEC file.
+
+Usage: tools.py --tool T --users alice[,bob...] --src INSTANCE_DIR --dst INSTANCE_DIR
+                --state DIR --logs DIR --tag NAME [--mailferry BIN] [--raw-limit BIN] -o SPEC.json
+
+Tools (all over plain IMAP on loopback, the servers run with MF_DOVECOT_SSL=no):
+  mailferry  mailferry migrate --from imap://U@127.0.0.1:P --to imap://U@127.0.0.1:P
+             --allow-plaintext --state DIR/mailferry-U.db --progress none
+             (passwords in MAILFERRY_FROM_PASSWORD / MAILFERRY_TO_PASSWORD)
+  mbsync     mbsync -c DIR/mbsyncrc-U -a, with a channel Far = source, Near = destination,
+             Patterns *, Create Near, Sync Pull, Expunge None, CopyArrivalDate yes (keeps the
+             internal dates), SyncState in DIR, passwords by PassCmd from a file, and
+             DisableExtensions COMPRESS=DEFLATE: the test servers offer COMPRESS (imap_zlib),
+             and mbsync would otherwise deflate every uploaded byte, which on loopback with
+             incompressible attachments costs it ~25 s of CPU for the default corpus (Dovecot's
+             default configuration does not offer COMPRESS; the other tools do not use it).
+  doveadm    doveadm -c DST/dovecot.conf -o imapc_host=127.0.0.1 -o imapc_port=P
+             -o imapc_user=U -o imapc_password=... -o "imapc_features=rfc822.size fetch-headers"
+             -o mail_prefetch_count=20 backup -R -u U imapc:
+             (Dovecot's documented migration recipe; dsync runs in this process and writes the
+             destination's Maildir directly, not over IMAP; mail_fsync is the instance's.)
+  raw        raw_limit --from 127.0.0.1:P --to 127.0.0.1:P --user U (the streaming limit)
+Several users make several commands that measure.py starts together.
+"""
+
+import argparse
+import json
+import os
+
+
+def instance(d):
+    with open(os.path.join(d, "instance.json")) as f:
+        info = json.load(f)
+    with open(os.path.join(d, "base_dir")) as f:
+        info["base_dir"] = f.read().strip()
+    return info
+
+
+def mbsyncrc(path, user, src, dst, pwfile, state):
+    acct = ""
+    for name, inst in (("src", src), ("dst", dst)):
+        acct += ("IMAPAccount %s\nHost 127.0.0.1\nPort %d\nUser %s\nPassCmd \"cat %s\"\n"
+                 "SSLType None\nAuthMechs LOGIN\nDisableExtensions COMPRESS=DEFLATE\n\n"
+                 "IMAPStore %s\nAccount %s\n\n" % (name, inst["imap_port"], user, pwfile, name,
+                                                   name))
+    with open(path, "w") as f:
+        f.write(acct + "Channel bench\nFar :src:\nNear :dst:\nPatterns *\nCreate Near\n"
+                "Sync Pull\nExpunge None\nCopyArrivalDate yes\nSyncState %s/\n" % state)
+
+
+def command(a, tool, user, src, dst):
+    pw_src, pw_dst = src["users"][user], dst["users"][user]
+    log = os.path.join(a.logs, "%s-%s.log" % (a.tag, user))
+    env = {"MAILFERRY_FROM_PASSWORD": pw_src, "MAILFERRY_TO_PASSWORD": pw_dst}
+    sp, dp = src["imap_port"], dst["imap_port"]
+    if tool == "mailferry":
+        argv = [a.mailferry, "migrate", "--from", "imap://%s@127.0.0.1:%d" % (user, sp),
+                "--to", "imap://%s@127.0.0.1:%d" % (user, dp), "--allow-plaintext",
+                "--state", os.path.join(a.state, "mailferry-%s.db" % user), "--progress", "none"]
+    elif tool == "mbsync":
+        if pw_src != pw_dst:
+            raise SystemExit("tools.py: mbsync config assumes one password per user")
+        pwfile = os.path.join(a.state, "pw-%s" % user)
+        with open(pwfile, "w") as f:
+            f.write(pw_src)
+        os.chmod(pwfile, 0o600)
+        state = os.path.join(a.state, "mbsync-%s" % user)
+        os.makedirs(state, exist_ok=True)
+        rc = os.path.join(a.state, "mbsyncrc-%s" % user)
+        mbsyncrc(rc, user, src, dst, pwfile, state)
+        argv = ["mbsync", "-c", rc, "-a"]
+    elif tool == "doveadm":
+        argv = ["doveadm", "-c", dst["conf"], "-o", "imapc_host=127.0.0.1",
+                "-o", "imapc_port=%d" % sp, "-o", "imapc_user=%s" % user,
+                "-o", "imapc_password=%s" % pw_src,
+                "-o", "imapc_features=rfc822.size fetch-headers", "-o", "mail_prefetch_count=20",
+                "backup", "-R", "-u", user, "imapc:"]
+    elif tool == "raw":
+        argv = [a.raw_limit, "--from", "127.0.0.1:%d" % sp, "--to", "127.0.0.1:%d" % dp,
+                "--user", user]
+    else:
+        raise SystemExit("tools.py: unknown tool %s" % tool)
+    return {"argv": argv, "env": env, "log": log}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tool", required=True)
+    ap.add_argument("--users", required=True)
+    ap.add_argument("--src", required=True)
+    ap.add_argument("--dst", required=True)
+    ap.add_argument("--state", required=True)
+    ap.add_argument("--logs", required=True)
+    ap.add_argument("--tag", required=True)
+    ap.add_argument("--mailferry")
+    ap.add_argument("--raw-limit")
+    ap.add_argument("-o", "--output", required=True)
+    a = ap.parse_args()
+    src, dst = instance(a.src), instance(a.dst)
+    os.makedirs(a.state, exist_ok=True)
+    os.makedirs(a.logs, exist_ok=True)
+    spec = {"commands": [command(a, a.tool, u, src, dst) for u in a.users.split(",")],
+            "servers": {"src": src["base_dir"], "dst": dst["base_dir"]}}
+    with open(a.output, "w") as f:
+        json.dump(spec, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
