@@ -19,6 +19,10 @@ Command::Command(std::string_view keyword) {
   for (char c : keyword) keyword_ += asciiUpper(c);
 }
 
+Command::~Command() {
+  for (auto& a : args_) std::fill(a.begin(), a.end(), '\0');
+}
+
 bool Command::isForbidden(std::string_view keyword) {
   return keyword.size() == 4 && asciiUpper(keyword[0]) == 'D' && asciiUpper(keyword[1]) == 'E' &&
          asciiUpper(keyword[2]) == 'L' && asciiUpper(keyword[3]) == 'E';

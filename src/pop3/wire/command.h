@@ -32,6 +32,9 @@ inline constexpr size_t kMaxCommandLength = 255;
 class Command {
  public:
   explicit Command(std::string_view keyword);
+  ~Command();  // zeroes the arguments: one of them may be a password
+  Command(const Command&) = default;
+  Command& operator=(const Command&) = default;
 
   Command& arg(std::string_view word);  // one argument without spaces
   Command& number(uint64_t value);
