@@ -54,6 +54,7 @@ Status Connection::handshake() {
   if (ep.security == net::Security::kTls) {
     Status s = stream_->startTls(tls, options_.timeouts.greeting);
     if (!s) return s.withContext("TLS handshake with " + ep.hostPort());
+    encrypted_ = true;
   }
   MF_RETURN_IF_ERROR(readGreeting());
   if (capabilities_.empty()) MF_RETURN_IF_ERROR(refreshCapabilities());
@@ -72,6 +73,7 @@ Status Connection::handshake() {
       // RFC 3501 6.2.1: discard everything learned before TLS, ask again afterwards.
       Status s = stream_->startTls(tls, options_.timeouts.greeting);
       if (!s) return s.withContext("STARTTLS with " + ep.hostPort());
+      encrypted_ = true;
       capabilities_.clear();
       MF_RETURN_IF_ERROR(refreshCapabilities());
     } else if (!options_.allowPlaintext) {
@@ -138,88 +140,6 @@ bool Connection::hasCapability(std::string_view name) const {
 }
 
 std::string Connection::nextTag() { return "M" + std::to_string(++tagCounter_); }
-
-Status Connection::login(const std::string& user, const Secret& password) {
-  if (preauth_) return Status::ok();
-  const bool canPlain = hasCapability("AUTH=PLAIN");
-  std::string mech = upper(options_.forceMechanism);
-  if (mech.empty()) mech = canPlain ? "PLAIN" : "LOGIN";
-  Status s;
-  if (mech == "PLAIN") {
-    s = authenticatePlain(user, password);
-  } else if (mech == "LOGIN") {
-    if (hasCapability("LOGINDISABLED")) {
-      return Status(Errc::kPlaintextRefused,
-                    options_.endpoint.hostPort() +
-                        " announces LOGINDISABLED: it does not accept a login on this connection. "
-                        "Use imaps:// or imap:// with STARTTLS.");
-    }
-    s = loginCommand(user, password);
-  } else {
-    return Status(Errc::kUsage, "unsupported authentication mechanism '" + mech +
-                                    "' (supported: PLAIN, LOGIN)");
-  }
-  if (!s) return s;
-  // Servers may send new capabilities in the OK response; ask again if they did not.
-  if (capabilities_.empty() || !hasCapability("IMAP4REV1")) return refreshCapabilities();
-  return Status::ok();
-}
-
-Status Connection::loginCommand(const std::string& user, const Secret& password) {
-  CommandBuilder cmd(nextTag(), "LOGIN", literalPlus());
-  // Passwords are always quoted or literal, never atoms (QUIRKS.md: Dovecot "Invalid
-  // characters in atom" for special characters).
-  cmd.quotedOrLiteral(user);
-  cmd.quotedOrLiteral(password.reveal());
-  MF_ASSIGN_OR_RETURN(Response done, execute(cmd));
-  if (done.isOk()) {
-    absorbCapabilityCode(done);
-    return Status::ok();
-  }
-  return Status(Errc::kAuth, "login as '" + user + "' at " + options_.endpoint.hostPort() +
-                                 " was refused: " + serverWords(done) +
-                                 ". Check the user name and password.");
-}
-
-Status Connection::authenticatePlain(const std::string& user, const Secret& password) {
-  // RFC 4616: authzid NUL authcid NUL passwd; authzid empty = act as the login user.
-  std::string response;
-  response.push_back('\0');
-  response += user;
-  response.push_back('\0');
-  response += password.reveal();
-  std::string encoded = base64Encode(response);
-  std::fill(response.begin(), response.end(), '\0');
-
-  std::string tag = nextTag();
-  const bool initialResponse = hasCapability("SASL-IR");
-  std::string line = tag + " AUTHENTICATE PLAIN";
-  if (initialResponse) line += " " + (encoded.empty() ? std::string("=") : encoded);
-  line += "\r\n";
-  Status sent = sendRaw(line);
-  std::fill(line.begin(), line.end(), '\0');
-  MF_RETURN_IF_ERROR(sent);
-  for (;;) {
-    MF_ASSIGN_OR_RETURN(Response r, readResponse());
-    if (r.type == ResponseType::kContinuation) {
-      std::string reply = (initialResponse ? std::string("*") : encoded) + "\r\n";
-      Status s = sendRaw(reply);
-      std::fill(reply.begin(), reply.end(), '\0');
-      MF_RETURN_IF_ERROR(s);
-      continue;
-    }
-    if (r.type != ResponseType::kTagged) continue;
-    if (r.tag != tag) continue;
-    std::fill(encoded.begin(), encoded.end(), '\0');
-    if (r.isOk()) {
-      absorbCapabilityCode(r);
-      return Status::ok();
-    }
-    return Status(Errc::kAuth, "login as '" + user + "' at " + options_.endpoint.hostPort() +
-                                   " was refused (AUTHENTICATE PLAIN): " + serverWords(r) +
-                                   ". Check the user name and password.");
-  }
-}
 
 Status Connection::sendRaw(std::string_view bytes) {
   if (!stream_) return Status(Errc::kClosed, "connection is closed");

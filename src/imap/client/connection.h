@@ -5,8 +5,11 @@
 // Contract:
 // - open() connects, checks the greeting, negotiates TLS per the endpoint's security and
 //   refuses to go on in clear text (Errc::kPlaintextRefused) unless allowPlaintext.
-// - login() picks the best mechanism the server offers (AUTHENTICATE PLAIN, else LOGIN),
-//   or the forced one; a refusal is Errc::kAuth with the server's text and a remedy.
+// - login() logs in with the scheme chosen from what the server advertises, or the forced
+//   one (connection_login.cc says which and why), then checks that the session really is
+//   usable: a refusal, or a login "accepted" whose next command fails (Exchange's "User is
+//   authenticated but not connected"), is Errc::kAuth with the server's words and a remedy.
+//   LOGINDISABLED (RFC 3501 6.2.3) is respected. Secrets never reach a message.
 // - execute() sends one command and reads to its tagged completion; untagged responses go
 //   to the handler (or are dropped). A tagged NO/BAD is returned as a Status carrying the
 //   server's text (kServerNo / kServerBad). A BYE or EOF is kClosed.
@@ -24,6 +27,7 @@
 #include "base/deadline.h"
 #include "base/secret.h"
 #include "base/status.h"
+#include "imap/client/login_format.h"
 #include "imap/wire/command_builder.h"
 #include "imap/wire/response_parser.h"
 #include "net/endpoint.h"
@@ -36,7 +40,21 @@ struct ConnectOptions {
   net::TlsOptions tls;
   bool allowPlaintext = false;
   Timeouts timeouts;
-  std::string forceMechanism;  // "", "LOGIN", "PLAIN"
+  std::string forceMechanism;  // "" = choose; else a sasl::parseScheme() name ("CRAM-MD5")
+};
+
+// Who logs in, and with what. Exactly one of password, oauthToken, admin is normally used:
+// an admin login needs neither the user's password nor a token.
+struct Credentials {
+  std::string user;     // the mailbox's user name
+  Secret password;      // the user's own password
+  std::string authzid;  // AUTHENTICATE PLAIN authorization identity (RFC 4616), "" = none
+  Secret oauthToken;    // access token for XOAUTH2 / OAUTHBEARER
+  std::string admin;    // admin (master) user; "" = log in as the user
+  Secret adminPassword;
+  LoginFormat loginFormat;  // how user and admin combine (login_format.h)
+  std::string adminDomain;  // {domain} when the user has no @domain
+  std::string side;         // "from" / "to": only to name the options in messages
 };
 
 using UntaggedHandler = std::function<void(Response&)>;
@@ -46,7 +64,10 @@ class Connection {
   static Result<std::unique_ptr<Connection>> open(const ConnectOptions& options);
   ~Connection();
 
-  Status login(const std::string& user, const Secret& password);
+  Status login(const Credentials& credentials);
+  Status login(const std::string& user, const Secret& password);  // the user's own password
+  // How the last successful login was done ("AUTHENTICATE PLAIN as 'alice'"), for reports.
+  const std::string& loginDescription() const { return loginDescription_; }
 
   // Sends the command and waits for its tagged completion.
   Result<Response> execute(CommandBuilder& command, const UntaggedHandler& onUntagged = {});
@@ -71,7 +92,9 @@ class Connection {
   // True if a complete event can be produced without blocking (data buffered or readable).
   Result<bool> readable();
   ResponseParser& parser() { return parser_; }
-  void setStreamPredicate(StreamPredicate predicate) { parser_.setStreamPredicate(std::move(predicate)); }
+  void setStreamPredicate(StreamPredicate predicate) {
+    parser_.setStreamPredicate(std::move(predicate));
+  }
 
   // Turns a tagged NO/BAD into a Status with the server's words. `what` names the command.
   static Status statusFromTagged(const Response& tagged, std::string_view what);
@@ -88,8 +111,20 @@ class Connection {
   Status refreshCapabilities();
   void absorbCapabilityCode(const Response& response);
   Result<Response> readResponse();  // next complete response (no streaming expected)
-  Status authenticatePlain(const std::string& user, const Secret& password);
-  Status loginCommand(const std::string& user, const Secret& password);
+  // Login steps, in connection_login.cc.
+  struct LoginPlan;
+  Result<LoginPlan> planLogin(const Credentials& credentials) const;
+  Status runLogin(const LoginPlan& plan);
+  Status authenticate(const LoginPlan& plan);
+  Status loginCommand(const LoginPlan& plan, std::string_view user, const Secret& password);
+  Status kerioMasterAuth(const LoginPlan& plan);
+  Status groupWiseTrustedApp(const LoginPlan& plan);
+  Status checkSession(const LoginPlan& plan);
+  Status refused(const LoginPlan& plan, const Response& answer) const;
+  Result<Response> executeSecret(CommandBuilder& command);  // wipes the command bytes
+  std::string offeredMechanisms() const;
+  // A tagged OK carrying [CAPABILITY ...] (RFC 3501 7.1) replaces ours; true if it did.
+  bool absorbLoginCapabilities(const Response& done);
 
   ConnectOptions options_;
   std::unique_ptr<net::Stream> stream_;
@@ -99,6 +134,9 @@ class Connection {
   std::set<std::string> capabilities_;  // upper-cased
   std::string greeting_;
   bool preauth_ = false;
+  bool encrypted_ = false;  // TLS is on (implicit or after STARTTLS)
+  bool capabilitiesFromLogin_ = false;
+  std::string loginDescription_;
   uint64_t tagCounter_ = 0;
 };
 

@@ -61,7 +61,7 @@ std::string ImapAccount::describe() const { return conn_->describe(); }
 
 Result<std::unique_ptr<ImapAccount>> ImapAccount::open(const AccountOptions& options) {
   MF_ASSIGN_OR_RETURN(auto conn, Connection::open(options.connect));
-  MF_RETURN_IF_ERROR(conn->login(options.user, options.password));
+  MF_RETURN_IF_ERROR(conn->login(options.credentials()));
   std::unique_ptr<ImapAccount> account(new ImapAccount(std::move(conn)));
   MF_RETURN_IF_ERROR(account->learnNamespace());
   return account;

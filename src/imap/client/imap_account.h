@@ -23,8 +23,20 @@ namespace mf::imap {
 
 struct AccountOptions {
   ConnectOptions connect;
-  std::string user;
-  Secret password;
+  std::string user;  // the mailbox's user (also with an admin login)
+  Secret password;   // the user's own password; not needed with a token or an admin
+  std::string authzid;       // AUTHENTICATE PLAIN authorization identity, "" = none
+  Secret oauthToken;         // XOAUTH2 / OAUTHBEARER access token
+  std::string admin;         // admin (master) user, "" = none
+  Secret adminPassword;
+  LoginFormat loginFormat;   // login_format.h
+  std::string adminDomain;   // {domain} for the login format
+  std::string side;          // "from" / "to", to name options in login errors
+
+  Credentials credentials() const {
+    return Credentials{user, password, authzid, oauthToken, admin, adminPassword,
+                       loginFormat, adminDomain, side};
+  }
 };
 
 class ImapAccount : public access::MailAccount {
