@@ -193,6 +193,7 @@ class ResponseParser::Impl {
   void parseRespText(std::string_view rest);
   Value* addValue(Value::Kind kind);
   std::string_view precedingAtom() const;
+  bool atListName() const;
 
   bool fail(Status status, ParseEvent& ev);
   bool syntaxError(std::string_view what, ParseEvent& ev);
@@ -469,6 +470,15 @@ bool ResponseParser::Impl::parseValues(std::string_view line, size_t pos, ParseE
       return beginLiteral(line, pos, ev);
     } else {
       size_t e = atomEnd(line, pos);
+      if (atListName()) {
+        // Tolerance (QUIRKS.md "Generic"): servers that send a LIST/LSUB name with spaces
+        // unquoted ("* LIST () "/" My Folder"). The mailbox is an astring (RFC 3501 section
+        // 9), which holds no space or parenthesis, so the only reading is "the name is the
+        // rest of the line". Blanks and then "(" after the atom is the RFC 5258
+        // mbox-list-extended data of a well-formed name, which is parsed as usual.
+        size_t next = skipBlanks(line, e);
+        if (next < end && (next == e || line[next] != '(')) e = end;
+      }
       std::string_view token = line.substr(pos, e - pos);
       pos = e;
       Value* v;
@@ -565,6 +575,13 @@ std::string_view ResponseParser::Impl::precedingAtom() const {
   const std::vector<Value>& container = stack_.empty() ? cur_.values : stack_.back()->items;
   if (container.empty() || container.back().kind != Value::Kind::kAtom) return {};
   return container.back().text;
+}
+
+// True where the mailbox name of a LIST/LSUB (or Gmail's old XLIST) response comes next:
+// "* LIST" mailbox-list = "(" flags ")" SP (DQUOTE char DQUOTE / nil) SP mailbox.
+bool ResponseParser::Impl::atListName() const {
+  return stack_.empty() && cur_.values.size() == 2 && cur_.type == ResponseType::kUntagged &&
+         (cur_.name == "LIST" || cur_.name == "LSUB" || cur_.name == "XLIST");
 }
 
 bool ResponseParser::Impl::fail(Status status, ParseEvent& ev) {

@@ -25,8 +25,12 @@
 //
 // Tolerance (QUIRKS.md): lowercase "ok"/"fetch", extra spaces between tokens, atoms with
 // 8-bit bytes and ']' inside section specs (BODY[HEADER.FIELDS (A B)]), a missing text after
-// a status, bare LF line endings. Limits are explicit: exceeding one is Errc::kLimit, distinct
-// from a syntax error (Errc::kProtocol).
+// a status, bare LF line endings, a LIST/LSUB mailbox name sent unquoted with spaces (the
+// name is then the rest of the line: one kAtom value with the raw bytes). Message data in
+// any order (a body literal before the UID: partial().number is the sequence number, so a
+// client can map it) and untagged responses between FETCH responses need no tolerance here.
+// Limits are explicit: exceeding one is Errc::kLimit, distinct from a syntax error
+// (Errc::kProtocol).
 #pragma once
 
 #include <cstdint>

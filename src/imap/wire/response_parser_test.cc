@@ -767,5 +767,148 @@ TEST(ResponseParser, IncompleteInputNeedsMore) {
   EXPECT_EQ(run.log.back(), "incomplete literal");
 }
 
+// ---- Server quirks (QUIRKS.md; tests/tools/quirk_imap.py imitates each server) --------------
+// Every input is fed whole and byte by byte (parseBoth), so each tolerance also holds when a
+// response arrives split at any boundary.
+
+TEST(ResponseParserQuirks, UnquotedListNameWithSpacesIsTheRestOfTheLine) {
+  ParseRun run = parseBoth(
+      "* LIST (\\HasNoChildren) \"/\" My Folder\r\n"
+      "* LSUB () \".\" INBOX.Sent Items\r\n"
+      "* LIST () NIL Archive/2023 old  stuff\r\n"
+      "* XLIST (\\Inbox) \"/\" Inbox\r\n");
+  ASSERT_FALSE(run.failed) << run.error.message();
+  ASSERT_EQ(run.responses.size(), 4u);
+  EXPECT_EQ(describe(run.responses[0]),
+            "untagged name=LIST (A:\\HasNoChildren) S:\"/\" A:My Folder");
+  EXPECT_EQ(describe(run.responses[1]), "untagged name=LSUB () S:\".\" A:INBOX.Sent Items");
+  // Raw bytes: repeated blanks inside the name are kept.
+  EXPECT_EQ(run.responses[2].values[2].text, "Archive/2023 old  stuff");
+  EXPECT_EQ(describe(run.responses[3]), "untagged name=XLIST (A:\\Inbox) S:\"/\" A:Inbox");
+}
+
+TEST(ResponseParserQuirks, UnquotedListNameWithParenthesesAndEightBit) {
+  ParseRun run = parseBoth(
+      "* LIST () \"/\" Projects(2020) old\r\n"
+      "* LIST () \"/\" a)b\r\n"
+      "* LIST () \"/\" Entw\xc3\xbcrfe alt\r\n");
+  ASSERT_FALSE(run.failed) << run.error.message();
+  ASSERT_EQ(run.responses.size(), 3u);
+  EXPECT_EQ(run.responses[0].values[2].text, "Projects(2020) old");
+  EXPECT_EQ(run.responses[1].values[2].text, "a)b");
+  EXPECT_EQ(run.responses[2].values[2].text, "Entw\xc3\xbcrfe alt");
+  EXPECT_EQ(run.responses[2].values.size(), 3u);
+}
+
+TEST(ResponseParserQuirks, WellFormedListNamesAreUnchanged) {
+  ParseRun run = parseBoth(
+      "* LIST () \"/\" foo (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+      "* LIST () \"/\" \"My Folder\"\r\n"
+      "* LIST () \"/\" {9}\r\nMy Folder\r\n"
+      "* LIST () \"/\" INBOX  \r\n"
+      "* X a b c\r\n"
+      "* STATUS My Folder (MESSAGES 1)\r\n");
+  ASSERT_FALSE(run.failed) << run.error.message();
+  ASSERT_EQ(run.responses.size(), 6u);
+  EXPECT_EQ(describe(run.responses[0]),
+            "untagged name=LIST () S:\"/\" A:foo (S:\"CHILDINFO\" (S:\"SUBSCRIBED\"))");
+  EXPECT_EQ(run.responses[1].values[2].text, "My Folder");
+  EXPECT_EQ(run.responses[2].values[2].text, "My Folder");
+  EXPECT_EQ(run.responses[3].values[2].text, "INBOX");  // trailing blanks are no name
+  EXPECT_EQ(describe(run.responses[4]), "untagged name=X A:a A:b A:c");
+  // Only LIST/LSUB names: other responses keep their tokens.
+  EXPECT_EQ(run.responses[5].values.size(), 3u);
+}
+
+TEST(ResponseParserQuirks, BodyBeforeUidKeepsTheSequenceNumberInThePartial) {
+  std::string input =
+      "* 12 FETCH (BODY[] {5}\r\nhello FLAGS (\\Seen) RFC822.SIZE 99 UID 7)\r\nA1 OK done\r\n";
+  Options opt;
+  opt.predicate = streamBodies;
+  ParseRun run = parseBoth(input, opt);
+  ASSERT_FALSE(run.failed) << run.error.message();
+  // At the literal's start there is no UID yet, only the message sequence number.
+  EXPECT_EQ(run.log[0],
+            "begin 5 key=BODY[] partial=untagged number=12 name=FETCH "
+            "(A:BODY[] STREAMED:5)");
+  ASSERT_EQ(run.responses.size(), 2u);
+  EXPECT_EQ(fetchItem(run.responses[0].values[0], "UID")->number, 7u);
+  EXPECT_EQ(fetchItem(run.responses[0].values[0], "RFC822.SIZE")->number, 99u);
+  EXPECT_EQ(run.literals, std::vector<std::string>{"hello"});
+}
+
+TEST(ResponseParserQuirks, UnsolicitedResponsesBetweenFetchResponses) {
+  std::string input =
+      "* 1 FETCH (UID 4 BODY[] {3}\r\nabc)\r\n"
+      "* 3 FETCH (FLAGS (\\Seen))\r\n"
+      "* 9 EXISTS\r\n"
+      "* 2 EXPUNGE\r\n"
+      "* 2 FETCH (UID 6 BODY[] {3}\r\ndef)\r\n"
+      "A7 OK UID FETCH done\r\n";
+  Options opt;
+  opt.predicate = streamBodies;
+  ParseRun run = parseBoth(input, opt);
+  ASSERT_FALSE(run.failed) << run.error.message();
+  ASSERT_EQ(run.responses.size(), 6u);
+  EXPECT_EQ(describe(run.responses[1]), "untagged number=3 name=FETCH (A:FLAGS (A:\\Seen))");
+  EXPECT_EQ(fetchItem(run.responses[1].values[0], "UID"), nullptr);
+  EXPECT_EQ(describe(run.responses[2]), "untagged number=9 name=EXISTS");
+  EXPECT_EQ(describe(run.responses[3]), "untagged number=2 name=EXPUNGE");
+  EXPECT_EQ(run.literals, (std::vector<std::string>{"abc", "def"}));
+}
+
+TEST(ResponseParserQuirks, LiteralSizeNotRfc822SizeDecidesTheBody) {
+  // RFC822.SIZE says 100, the literal holds 6 bytes with bare LFs: the literal counts, and
+  // its LFs are body bytes, not line ends.
+  std::string input = "* 1 FETCH (UID 3 RFC822.SIZE 100 BODY[] {6}\r\na\nb\n\nc FLAGS ())\r\n";
+  Options opt;
+  opt.predicate = streamBodies;
+  ParseRun run = parseBoth(input, opt);
+  ASSERT_FALSE(run.failed) << run.error.message();
+  EXPECT_EQ(run.literals, std::vector<std::string>{"a\nb\n\nc"});
+  EXPECT_EQ(fetchItem(run.responses[0].values[0], "RFC822.SIZE")->number, 100u);
+  EXPECT_EQ(describe(*fetchItem(run.responses[0].values[0], "FLAGS")), "()");
+}
+
+TEST(ResponseParserQuirks, EightBitMailboxNamesQuotedOrAtom) {
+  ParseRun run = parseBoth(
+      "* LIST () \"/\" \"Entw\xc3\xbcrfe alt\"\r\n"
+      "* LIST () \"/\" \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\r\n");
+  ASSERT_FALSE(run.failed) << run.error.message();
+  EXPECT_EQ(run.responses[0].values[2].text, "Entw\xc3\xbcrfe alt");
+  EXPECT_EQ(run.responses[1].values[2].text, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+}
+
+TEST(ResponseParserQuirks, BadAnswersToIdEnableNamespaceAndPreauth) {
+  ParseRun run = parseBoth(
+      "* PREAUTH [CAPABILITY IMAP4rev1 ID] Logged in as alice\r\n"
+      "M1 BAD Unknown command ID\r\n"
+      "M2 BAD Unknown command ENABLE\r\n"
+      "M3 bad [CLIENTBUG] Additional arguments found after last expected argument\r\n"
+      "* BYE Connection closed. 14\r\n");
+  ASSERT_FALSE(run.failed) << run.error.message();
+  ASSERT_EQ(run.responses.size(), 5u);
+  EXPECT_EQ(run.responses[0].status, "PREAUTH");
+  EXPECT_EQ(run.responses[0].code, "CAPABILITY");
+  EXPECT_EQ(run.responses[1].status, "BAD");
+  EXPECT_EQ(run.responses[3].status, "BAD");
+  EXPECT_EQ(run.responses[3].code, "CLIENTBUG");
+  EXPECT_EQ(run.responses[4].status, "BYE");
+}
+
+TEST(ResponseParserQuirks, VeryLongFlagsLineUnderTheLimit) {
+  // Servers that accumulate keywords send FLAGS / PERMANENTFLAGS lines of hundreds of KB.
+  std::string flags;
+  for (int i = 0; flags.size() < 600000; ++i) flags += " $Accumulated" + std::to_string(i);
+  std::string input = "* FLAGS (\\Seen" + flags + ")\r\n* OK [PERMANENTFLAGS (\\Seen" + flags +
+                      " \\*)] Flags permitted.\r\n";
+  ParseRun run = parseBoth(input);
+  ASSERT_FALSE(run.failed) << run.error.message();
+  ASSERT_EQ(run.responses.size(), 2u);
+  EXPECT_GT(run.responses[0].values[0].items.size(), 30000u);
+  EXPECT_EQ(run.responses[1].code, "PERMANENTFLAGS");
+  EXPECT_GT(run.responses[1].codeArgs.size(), 600000u);
+}
+
 }  // namespace
 }  // namespace mf::imap
