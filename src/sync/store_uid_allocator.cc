@@ -8,6 +8,13 @@ StoreUidAllocator::StoreUidAllocator(store::Store& store, std::string mailboxKey
                                      std::string sourceFolder)
     : store_(store), mailboxKey_(std::move(mailboxKey)), sourceFolder_(std::move(sourceFolder)) {}
 
+StoreUidAllocator::StoreUidAllocator(std::unique_ptr<store::Store> store, std::string mailboxKey,
+                                     std::string sourceFolder)
+    : owned_(std::move(store)),
+      store_(*owned_),
+      mailboxKey_(std::move(mailboxKey)),
+      sourceFolder_(std::move(sourceFolder)) {}
+
 Result<uint32_t> StoreUidAllocator::uidFor(const std::string& sourceKey) {
   return store_.allocateSourceUid(mailboxKey_, sourceFolder_, sourceKey);
 }

@@ -59,6 +59,19 @@ TEST(StoreUidAllocatorTest, StableAcrossReopeningAndScopedToMailboxAndFolder) {
   EXPECT_EQ(*uids, (Uids{4, 3, 1}));
 }
 
+TEST(StoreUidAllocatorTest, OwningItsOwnStoreOnTheSameFile) {
+  TempFile file;
+  auto shared = store::openSqliteStore(file.path());
+  ASSERT_TRUE(shared.isOk()) << shared.status().message();
+  StoreUidAllocator viaShared(**shared, "k", "INBOX");
+  auto own = store::openSqliteStore(file.path());
+  ASSERT_TRUE(own.isOk()) << own.status().message();
+  StoreUidAllocator owning(std::move(own).value(), "k", "INBOX");
+  EXPECT_EQ(*owning.uidsFor({"a", "b"}), (Uids{1, 2}));
+  EXPECT_EQ(*viaShared.uidsFor({"b", "c"}), (Uids{2, 3}));
+  EXPECT_EQ(*owning.uidFor("c"), 3u);
+}
+
 TEST(MemoryUidAllocatorTest, FirstSightOrder) {
   access::MemoryUidAllocator alloc;
   auto uids = alloc.uidsFor({"b", "a", "b", "c"});

@@ -167,13 +167,16 @@ class Pop3Account(ServerTestCase):
                    MF_POP3_TEST_USER="alice",
                    MF_POP3_TEST_PASSWORD=self.srv.password("alice"),
                    MF_POP3_TEST_EXPECTED=path,
-                   MF_POP3_TEST_STATE_DIR=state_dir)
+                   MF_POP3_TEST_STATE_DIR=state_dir,
+                   MF_POP3_TEST_IMAPS_PORT=str(self.srv.info["imaps_port"]),
+                   MF_POP3_TEST_DEST_USER="bob",
+                   MF_POP3_TEST_DEST_PASSWORD=self.srv.password("bob"))
         started = time.monotonic()
         res = subprocess.run([GTEST, "--gtest_color=no"], env=env, capture_output=True, text=True,
                              timeout=300, stdin=subprocess.DEVNULL)
         out = res.stdout + res.stderr
         self.assertEqual(res.returncode, 0, out[-6000:])
-        self.assertRegex(out, r"\[  PASSED  \] 5 tests")
+        self.assertRegex(out, r"\[  PASSED  \] 6 tests")
         self.assertNotIn("SKIPPED", out)
         print("pop3_account_integration_test: %.1f s" % (time.monotonic() - started))
 
