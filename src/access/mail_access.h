@@ -97,6 +97,7 @@ struct AppendResult {
   Status status;          // OK, or why the destination refused this message
   uint32_t uid = 0;       // from APPENDUID; 0 if unknown
   uint32_t uidValidity = 0;
+  bool inBatch = false;   // refused as part of an all-or-nothing batch (MULTIAPPEND)
 };
 
 class MailDestination {
@@ -123,6 +124,11 @@ class MailDestination {
   // is available or nothing is in flight.
   virtual Result<std::vector<AppendResult>> collect(bool wait) = 0;
   virtual size_t appendsInFlight() const = 0;
+  // Lets the destination group up to `maxMessages` consecutive appends (at most `maxBytes`
+  // together) into one command where it can (IMAP MULTIAPPEND). 1 = one command each.
+  virtual void setAppendBatching(size_t maxMessages, uint64_t maxBytes) = 0;
+  // Sends everything appended so far (closing an open batch) without waiting for answers.
+  virtual Status flushAppends() = 0;
   // UIDs of messages in the open folder whose Message-ID header equals `messageId`.
   virtual Result<std::vector<uint32_t>> searchMessageId(std::string_view messageId) = 0;
 };

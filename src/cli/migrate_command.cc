@@ -31,6 +31,7 @@ struct MigrateArgs {
   double maxMessageMegabytes = 0;
   uint32_t retries = 8;
   double retryBackoffSeconds = 1;
+  size_t parallel = 4;
   size_t batchMessages = 500;
   double batchMegabytes = 64;
 };
@@ -131,6 +132,10 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
                   "refuse messages larger than this many MB before sending them (the "
                   "destination's APPENDLIMIT is always honoured)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--parallel", args->parallel,
+                  "folders copied at the same time, each over its own connection to each "
+                  "server (default 4; lower it for servers with a connection limit)")
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--retries", args->retries,
                   "reconnect attempts per folder after a dropped connection, timeout or "
                   "throttling, before the folder is reported failed (default 8)");
@@ -186,6 +191,7 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     options.dryRun = args->dryRun;
     options.batchMessages = args->batchMessages;
     options.retries = args->retries;
+    options.parallelFolders = args->parallel;
     options.retryErrors = args->retryErrors;
     options.maxMessageBytes = static_cast<uint64_t>(args->maxMessageMegabytes * 1e6);
     options.retryBackoff = std::chrono::milliseconds(

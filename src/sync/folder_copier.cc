@@ -142,6 +142,7 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
   records_.clear();
   metas_.clear();
   keywordRetry_.clear();
+  singleRetry_.clear();
   dropKeywords_ = false;
 
   auto fail = [&](const Status& s) {
@@ -226,6 +227,15 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
           batch.push_back(toCopy[i++]);
         }
         batchStatus = copyBatch(batch, report);
+      }
+      if (batchStatus && !singleRetry_.empty()) {
+        // A MULTIAPPEND is all or nothing: one refused message refuses its whole batch.
+        // Send those messages again one per command, so each lands or fails on its own.
+        std::vector<const access::MessageMeta*> again;
+        again.swap(singleRetry_);
+        destination_.setAppendBatching(1, 0);
+        batchStatus = copyBatch(again, report);
+        destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
       }
       if (batchStatus && !keywordRetry_.empty()) {
         // Zimbra and others announce \* yet refuse some keywords: copy those messages again
@@ -314,6 +324,7 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report)
   if (options_.dryRun) return Status::ok();
 
   MF_ASSIGN_OR_RETURN(destinationInfo_, destination_.openForAppend(destinationFolder_));
+  destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
   destinationUidFloor_ = destinationInfo_.status.uidNext;
   bool anyPending = std::any_of(records_.begin(), records_.end(), [](const auto& kv) {
     return kv.second.state == MessageState::kPending;
@@ -512,6 +523,9 @@ Status FolderCopier::copyBatch(const std::vector<const access::MessageMeta*>& ba
         report.bytes += bytes;
         if (res->second.uid) destinationUidFloor_ = std::max(destinationUidFloor_, res->second.uid + 1);
         progress_.onMessage(bytes, true);
+      } else if (res->second.inBatch && res->second.status.code() != Errc::kThrottled) {
+        outcomes.push_back(failedRecord(*meta, res->second.status));
+        singleRetry_.push_back(meta);
       } else if (res->second.status.code() == Errc::kKeywordRefused && !dropKeywords_) {
         outcomes.push_back(failedRecord(*meta, res->second.status));
         keywordRetry_.push_back(meta);

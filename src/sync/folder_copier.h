@@ -55,6 +55,7 @@ class FolderCopier {
   uint32_t destinationUidFloor_ = 0;  // no message we append can get a smaller UID
   bool dropKeywords_ = false;          // second pass for messages whose keywords were refused
   std::vector<const access::MessageMeta*> keywordRetry_;
+  std::vector<const access::MessageMeta*> singleRetry_;  // refused within a MULTIAPPEND
 };
 
 }  // namespace mf::sync

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "sync/folder_copier.h"
+#include "sync/locked.h"
 #include "sync/folder_naming.h"
 
 namespace mf::sync {
@@ -66,9 +67,11 @@ Migrator::Migrator(access::SourceFactory openSource, access::AccountFactory open
                    store::Store& store, MigrateOptions options, ProgressSink& progress)
     : openSource_(std::move(openSource)),
       openDestination_(std::move(openDestination)),
-      store_(store),
+      baseStore_(store),
+      baseProgress_(progress),
+      store_(&store),
       options_(std::move(options)),
-      progress_(progress) {}
+      progress_(&progress) {}
 
 milliseconds Migrator::backoff(uint32_t attempt) const {
   milliseconds wait = options_.retryBackoff;
@@ -77,23 +80,23 @@ milliseconds Migrator::backoff(uint32_t attempt) const {
 }
 
 void Migrator::wait(milliseconds how_long, const std::string& why) {
-  progress_.onNotice(why);
+  progress_->onNotice(why);
   std::this_thread::sleep_for(how_long);
 }
 
-Status Migrator::connect() {
-  if (!source_) {
-    MF_ASSIGN_OR_RETURN(source_, openSource_());
+Status Migrator::connect(Worker& worker) {
+  if (!worker.source) {
+    MF_ASSIGN_OR_RETURN(worker.source, openSource_());
   }
-  if (!destination_) {
-    MF_ASSIGN_OR_RETURN(destination_, openDestination_());
+  if (!worker.destination) {
+    MF_ASSIGN_OR_RETURN(worker.destination, openDestination_());
   }
   return Status::ok();
 }
 
-Status Migrator::reconnectWithBackoff(uint32_t& failures) {
+Status Migrator::reconnectWithBackoff(Worker& worker, uint32_t& failures) {
   for (;;) {
-    Status s = connect();
+    Status s = connect(worker);
     if (s) {
       failures = 0;
       return s;
@@ -106,14 +109,14 @@ Status Migrator::reconnectWithBackoff(uint32_t& failures) {
   }
 }
 
-FolderReport Migrator::migrateFolderWithRetries(const FolderMapping& mapping, bool& gaveUp) {
+FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping) {
   FolderReport total;
   bool first = true;
   uint32_t connectFailures = 0;
   for (uint32_t attempt = 1;; ++attempt) {
-    Status connected = reconnectWithBackoff(connectFailures);
+    Status connected = reconnectWithBackoff(worker, connectFailures);
     if (!connected) {
-      gaveUp = true;
+      gaveUp_ = true;
       FolderReport failed = folderFailure(
           mapping, connected.withContext("gave up after " + std::to_string(options_.retries) +
                                          " attempts to reconnect"));
@@ -130,18 +133,19 @@ FolderReport Migrator::migrateFolderWithRetries(const FolderMapping& mapping, bo
     if (mapping.existingDestination) {
       destinationFolder = *mapping.existingDestination;
     } else if (!options_.dryRun) {
-      auto created = createDestinationFolder(mapping, report.notes);
+      auto created = createDestinationFolder(worker, mapping, report.notes);
       if (created) destinationFolder = *created;
       else ready = created.status();
     }
     if (ready && !options_.dryRun && mapping.source.subscribed &&
         !(mapping.existingDestination && mapping.existingDestination->subscribed)) {
-      Status s = destination_->subscribe(destinationFolder);
+      Status s = worker.destination->subscribe(destinationFolder);
       if (!s && isRetryable(s)) ready = s;
       else if (!s) report.notes.push_back("could not subscribe: " + s.message());
     }
     if (ready) {
-      FolderCopier copier(*source_, *destination_, *destination_, store_, options_, progress_);
+      FolderCopier copier(*worker.source, *worker.destination, *worker.destination, *store_,
+                          options_, *progress_);
       FolderMapping actual = mapping;
       if (!options_.dryRun) actual.destinationPath = destinationFolder.path;
       FolderReport copied = copier.run(actual, destinationFolder);
@@ -159,8 +163,8 @@ FolderReport Migrator::migrateFolderWithRetries(const FolderMapping& mapping, bo
     if (total.error.empty() || !total.errorRetryable || attempt > options_.retries) return total;
 
     // The connections are in an unknown state: drop both and resume from the state store.
-    source_.reset();
-    destination_.reset();
+    worker.source.reset();
+    worker.destination.reset();
     milliseconds w = total.retryAfterMs >= 0 ? milliseconds(total.retryAfterMs) : backoff(attempt);
     wait(w, "folder '" + total.source + "': " + total.error + "; reconnecting in " +
                 std::to_string(w.count()) + " ms (attempt " + std::to_string(attempt) + "/" +
@@ -169,17 +173,19 @@ FolderReport Migrator::migrateFolderWithRetries(const FolderMapping& mapping, bo
   }
 }
 
-Result<access::Folder> Migrator::createDestinationFolder(const FolderMapping& mapping,
+Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
+                                                        const FolderMapping& mapping,
                                                         std::vector<std::string>& notes) {
+  access::MailDestination& destination = *worker.destination;
   std::vector<std::string> path = mapping.destinationPath;
   // An earlier run may have had to rename this folder: go on with the folder it used.
-  auto saved = store_.loadFolder(options_.mailboxKey, mapping.source.displayName());
+  auto saved = store_->loadFolder(options_.mailboxKey, mapping.source.displayName());
   if (saved && *saved && (*saved)->destinationFolder != joinPath(path)) {
     for (const auto& f : destinationFolders_) {
       if (f.displayName() == (*saved)->destinationFolder) return f;
     }
   }
-  auto created = destination_->createFolder(path);
+  auto created = destination.createFolder(path);
   if (created) return created;
   if (created.status().code() == Errc::kAlreadyExists) {
     // Not in our LIST, yet "exists": another folder holds the name under another case (a
@@ -188,7 +194,7 @@ Result<access::Folder> Migrator::createDestinationFolder(const FolderMapping& ma
     for (int n = 2; n < 100; ++n) {
       std::vector<std::string> alt = path;
       alt.back() = numberedName(path.back(), n);
-      auto again = destination_->createFolder(alt);
+      auto again = destination.createFolder(alt);
       if (again) {
         notes.push_back("the destination already has a folder named '" + joinPath(path) +
                         "' in another case (it ignores case): copied to '" + joinPath(alt) +
@@ -204,12 +210,12 @@ Result<access::Folder> Migrator::createDestinationFolder(const FolderMapping& ma
   for (const auto& candidate : renameCandidates(path.back())) {
     std::vector<std::string> alt = path;
     alt.back() = candidate;
-    auto again = destination_->createFolder(alt);
+    auto again = destination.createFolder(alt);
     if (again || again.status().code() == Errc::kAlreadyExists) {
       notes.push_back("the destination refused the folder name '" + joinPath(path) + "' (" +
                       created.status().message() + "): created as '" + joinPath(alt) + "'");
       if (again) return again;
-      auto listed = destination_->listFolders();
+      auto listed = destination.listFolders();
       if (listed) {
         for (const auto& f : *listed) {
           if (f.path == alt) return f;
@@ -225,26 +231,29 @@ Result<MigrationReport> Migrator::run() {
   const auto started = std::chrono::steady_clock::now();
   MigrationReport report;
   report.dryRun = options_.dryRun;
+  gaveUp_ = false;
 
   // Listing folders is retried like any folder: a throttled or dropped listing is common.
+  std::vector<Worker> workers(1);
+  Worker& first = workers[0];
   std::vector<access::Folder> sourceFolders, destinationFolders;
   char separator = '/';
   for (uint32_t attempt = 1;; ++attempt) {
     uint32_t failures = 0;
-    MF_RETURN_IF_ERROR(reconnectWithBackoff(failures));
-    auto s = source_->listFolders();
-    auto d = s ? destination_->listFolders() : Result<std::vector<access::Folder>>(s.status());
+    MF_RETURN_IF_ERROR(reconnectWithBackoff(first, failures));
+    auto s = first.source->listFolders();
+    auto d = s ? first.destination->listFolders() : Result<std::vector<access::Folder>>(s.status());
     if (s && d) {
       sourceFolders = std::move(s).value();
       destinationFolders = std::move(d).value();
       destinationFolders_ = destinationFolders;
-      separator = destination_->separator();
+      separator = first.destination->separator();
       break;
     }
     Status failed = s ? d.status() : s.status();
     if (!isRetryable(failed) || attempt > options_.retries) return failed;
-    source_.reset();
-    destination_.reset();
+    first.source.reset();
+    first.destination.reset();
     auto w = failed.retryAfter() ? *failed.retryAfter() : backoff(attempt);
     wait(w, "listing folders: " + failed.message() + "; reconnecting in " +
                 std::to_string(w.count()) + " ms");
@@ -255,24 +264,45 @@ Result<MigrationReport> Migrator::run() {
   if (!options_.dryRun) {
     uint64_t estimate = 0;
     for (const auto& m : plan.folders) {
-      auto st = source_->folderStatus(m.source);
+      auto st = first.source->folderStatus(m.source);
       if (st) estimate += st->messages;
     }
-    progress_.onStart(estimate);
+    progress_->onStart(estimate);
   }
 
-  bool gaveUp = false;
-  for (const auto& mapping : plan.folders) {
-    if (gaveUp) {
-      FolderReport skipped = folderFailure(
-          mapping, Status(Errc::kCancelled, ErrorClass::kRetry,
-                          "not attempted: the connection could not be reopened; run again"));
-      progress_.onFolderDone(skipped);
-      report.folders.push_back(std::move(skipped));
-      continue;
-    }
-    report.folders.push_back(migrateFolderWithRetries(mapping, gaveUp));
+  // Workers take folders from a shared queue, each on its own connections; the store and the
+  // progress sink are shared through locking decorators while more than one runs.
+  const size_t workerCount =
+      std::max<size_t>(1, std::min(options_.parallelFolders, plan.folders.size()));
+  LockedStore lockedStore(baseStore_);
+  LockedProgress lockedProgress(baseProgress_);
+  if (workerCount > 1) {
+    store_ = &lockedStore;
+    progress_ = &lockedProgress;
   }
+  std::vector<FolderReport> results(plan.folders.size());
+  std::atomic<size_t> next{0};
+  auto work = [&](Worker& worker) {
+    for (size_t i; (i = next++) < plan.folders.size();) {
+      const FolderMapping& mapping = plan.folders[i];
+      if (gaveUp_) {
+        results[i] = folderFailure(
+            mapping, Status(Errc::kCancelled, ErrorClass::kRetry,
+                            "not attempted: the connection could not be reopened; run again"));
+        progress_->onFolderDone(results[i]);
+        continue;
+      }
+      results[i] = migrateFolderWithRetries(worker, mapping);
+    }
+  };
+  workers.resize(workerCount);
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workerCount; ++w) threads.emplace_back(work, std::ref(workers[w]));
+  work(workers[0]);
+  for (auto& t : threads) t.join();
+  store_ = &baseStore_;
+  progress_ = &baseProgress_;
+  report.folders = std::move(results);
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

@@ -7,6 +7,7 @@
 
 #include "base/base64.h"
 #include "base/log.h"
+#include "imap/client/server_errors.h"
 
 namespace mf::imap {
 namespace {
@@ -17,17 +18,6 @@ std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
-}
-
-std::string serverWords(const Response& r) {
-  std::string words;
-  if (!r.code.empty()) {
-    words += "[" + r.code;
-    if (!r.codeArgs.empty()) words += " " + r.codeArgs;
-    words += "] ";
-  }
-  words += r.text;
-  return words;
 }
 
 }  // namespace
@@ -210,17 +200,14 @@ Result<Response> Connection::execute(CommandBuilder& command, const UntaggedHand
       continue;  // a late answer to an earlier pipelined command
     }
     if (r.type == ResponseType::kUntagged && r.status == "BYE") {
-      return Status(Errc::kClosed, options_.endpoint.hostPort() +
-                                       " closed the session (BYE): " + serverWords(r));
+      return statusFromServer(r, options_.endpoint.hostPort() + " session");
     }
     if (r.type == ResponseType::kUntagged && onUntagged) onUntagged(r);
   }
 }
 
 Status Connection::statusFromTagged(const Response& tagged, std::string_view what) {
-  if (tagged.isOk()) return Status::ok();
-  Errc code = tagged.status == "BAD" ? Errc::kServerBad : Errc::kServerNo;
-  return Status(code, std::string(what) + " failed: " + tagged.status + " " + serverWords(tagged));
+  return statusFromServer(tagged, what);
 }
 
 void Connection::logout() {

@@ -15,7 +15,6 @@
 namespace mf::imap {
 namespace {
 
-constexpr size_t kFlushThreshold = 128 * 1024;
 
 bool startsWithNoCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
@@ -50,9 +49,17 @@ std::optional<uint32_t> uidOf(const Response& response) {
 
 std::string quoteForMessage(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+bool contains(std::string_view hay, std::string_view needle) {
+  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    if (strncasecmp(hay.data() + i, needle.data(), needle.size()) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-ImapAccount::ImapAccount(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
+ImapAccount::ImapAccount(std::unique_ptr<Connection> conn)
+    : conn_(std::move(conn)), appends_(std::make_unique<AppendPipeline>(*conn_)) {}
 ImapAccount::~ImapAccount() {
   if (conn_) conn_->logout();
 }
@@ -229,11 +236,18 @@ Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folde
   }
   selected_ = folder.wireName;
   selectedReadOnly_ = readOnly;
+  appends_->setMailbox(readOnly ? std::string() : folder.wireName);
   if (info) {
     info->status = status;
     info->permanentFlags = std::move(permanent);
     // RFC 3501 7.1: no PERMANENTFLAGS means all flags in FLAGS are permanent; be liberal.
     info->acceptsAnyKeyword = anyKeyword || !sawPermanent;
+    // RFC 7889: APPENDLIMIT=n in CAPABILITY applies to every mailbox.
+    for (const auto& cap : conn_->capabilities()) {
+      if (cap.rfind("APPENDLIMIT=", 0) == 0) {
+        info->appendLimit = parseDecimal(std::string_view(cap).substr(12)).value_or(0);
+      }
+    }
   }
   return status;
 }
@@ -378,7 +392,11 @@ Result<access::Folder> ImapAccount::createFolder(const std::vector<std::string>&
   CommandBuilder cmd(conn_->nextTag(), "CREATE", conn_->literalPlus());
   cmd.astring(wire);
   MF_ASSIGN_OR_RETURN(Response done, conn_->execute(cmd));
-  if (done.isOk() || done.code == "ALREADYEXISTS") return folder;
+  if (done.isOk()) return folder;
+  if (done.code == "ALREADYEXISTS" || (done.status == "NO" && contains(done.text, "already exists"))) {
+    return Status(Errc::kAlreadyExists, "folder " + quoteForMessage(folder.displayName()) +
+                                            " already exists on " + describe());
+  }
   return Status(Errc::kServerNo, ErrorClass::kDestinationLimit,
                 "cannot create folder " + quoteForMessage(folder.displayName()) + " on " +
                     describe() + ": " + Connection::statusFromTagged(done, "CREATE").message());
@@ -399,124 +417,12 @@ Result<access::DestinationFolderInfo> ImapAccount::openForAppend(const access::F
 }
 
 Status ImapAccount::beginAppend(const access::AppendRequest& request) {
-  if (selected_.empty()) return Status(Errc::kInternal, "beginAppend without an open folder");
-  if (appendRemaining_ != 0) return Status(Errc::kInternal, "beginAppend inside another append");
-  InFlight entry;
-  entry.tag = conn_->nextTag();
-  entry.ticket = request.ticket;
-  const bool plus = conn_->literalPlus();
-  CommandBuilder cmd(entry.tag, "APPEND", plus);
-  cmd.astring(selected_);
-  cmd.flagList(request.flags);
-  if (!request.internalDate.empty()) cmd.quotedOrLiteral(request.internalDate);
-  cmd.literalHeader(request.size);
-  std::vector<CommandSegment> segments = cmd.takeSegments();
-  appendRemaining_ = request.size;
-  appendDiscard_ = false;
-  inFlight_.push_back(entry);
-  for (const auto& seg : segments) writeBuffer_ += seg.bytes;
-  if (!plus) {
-    // Synchronizing literal: the server must say "+" before we may send the message.
-    MF_RETURN_IF_ERROR(conn_->sendRaw(writeBuffer_));
-    writeBuffer_.clear();
-    for (;;) {
-      MF_ASSIGN_OR_RETURN(ParseEvent ev, conn_->readEvent());
-      if (ev.kind != ParseEvent::kResponse) continue;
-      Response r = conn_->parser().takeResponse();
-      if (r.type == ResponseType::kContinuation) break;
-      if (r.type == ResponseType::kTagged && r.tag == entry.tag) {
-        // Refused before the body was sent (e.g. too big): swallow the body.
-        appendDiscard_ = true;
-        MF_RETURN_IF_ERROR(handleAppendResponse(r));
-        break;
-      }
-      MF_RETURN_IF_ERROR(handleAppendResponse(r));
-    }
-  }
-  return Status::ok();
+  return appends_->begin(request);
 }
-
-Status ImapAccount::appendData(std::string_view chunk) {
-  if (chunk.size() > appendRemaining_) {
-    return Status(Errc::kInternal, "append body longer than announced");
-  }
-  appendRemaining_ -= chunk.size();
-  if (appendDiscard_) return Status::ok();
-  if (writeBuffer_.size() + chunk.size() <= kFlushThreshold) {
-    writeBuffer_.append(chunk);
-    return Status::ok();
-  }
-  if (!writeBuffer_.empty()) {
-    MF_RETURN_IF_ERROR(conn_->sendRaw(writeBuffer_));
-    writeBuffer_.clear();
-  }
-  return conn_->sendRaw(chunk);
-}
-
-Status ImapAccount::endAppend() {
-  if (appendRemaining_ != 0) return Status(Errc::kInternal, "append body shorter than announced");
-  if (!appendDiscard_) writeBuffer_ += "\r\n";
-  appendDiscard_ = false;
-  if (writeBuffer_.size() >= kFlushThreshold) {
-    MF_RETURN_IF_ERROR(conn_->sendRaw(writeBuffer_));
-    writeBuffer_.clear();
-  }
-  return Status::ok();
-}
-
-Status ImapAccount::handleAppendResponse(Response& r) {
-  if (r.type == ResponseType::kUntagged && r.status == "BYE") {
-    return statusFromServer(r, describe() + " session");
-  }
-  if (r.type != ResponseType::kTagged) return Status::ok();
-  auto it = std::find_if(inFlight_.begin(), inFlight_.end(),
-                         [&](const InFlight& f) { return f.tag == r.tag; });
-  if (it == inFlight_.end()) return Status::ok();
-  access::AppendResult result;
-  result.ticket = it->ticket;
-  if (r.isOk()) {
-    if (r.code == "APPENDUID") {
-      // RFC 4315: APPENDUID <uidvalidity> <uid>
-      size_t space = r.codeArgs.find(' ');
-      if (space != std::string::npos) {
-        result.uidValidity = parseU32(r.codeArgs.substr(0, space)).value_or(0);
-        result.uid = parseU32(r.codeArgs.substr(space + 1)).value_or(0);
-      }
-    }
-  } else {
-    Status refusal = statusFromServer(r, "APPEND");
-    // A refusal is about this message (too big, bad header...) unless the server is
-    // throttling the whole session, which the engine handles by waiting and retrying.
-    result.status = refusal.code() == Errc::kThrottled
-                        ? refusal
-                        : Status(refusal.code(), ErrorClass::kDestinationLimit, refusal.message());
-  }
-  completed_.push_back(std::move(result));
-  inFlight_.erase(it);
-  return Status::ok();
-}
-
+Status ImapAccount::appendData(std::string_view chunk) { return appends_->data(chunk); }
+Status ImapAccount::endAppend() { return appends_->end(); }
 Result<std::vector<access::AppendResult>> ImapAccount::collect(bool wait) {
-  if (wait && !writeBuffer_.empty()) {
-    MF_RETURN_IF_ERROR(conn_->sendRaw(writeBuffer_));
-    writeBuffer_.clear();
-  }
-  for (;;) {
-    bool canRead = false;
-    if (wait && completed_.empty() && !inFlight_.empty()) {
-      canRead = true;  // block
-    } else {
-      MF_ASSIGN_OR_RETURN(canRead, conn_->readable());
-    }
-    if (!canRead) break;
-    MF_ASSIGN_OR_RETURN(ParseEvent ev, conn_->readEvent());
-    if (ev.kind != ParseEvent::kResponse) continue;
-    Response r = conn_->parser().takeResponse();
-    MF_RETURN_IF_ERROR(handleAppendResponse(r));
-  }
-  std::vector<access::AppendResult> out;
-  out.swap(completed_);
-  return out;
+  return appends_->collect(wait);
 }
 
 Result<std::vector<uint32_t>> ImapAccount::searchMessageId(std::string_view messageId) {

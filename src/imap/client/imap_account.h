@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "access/mail_access.h"
+#include "imap/client/append_pipeline.h"
 #include "imap/client/connection.h"
 
 namespace mf::imap {
@@ -61,7 +62,11 @@ class ImapAccount : public access::MailAccount {
   Status appendData(std::string_view chunk) override;
   Status endAppend() override;
   Result<std::vector<access::AppendResult>> collect(bool wait) override;
-  size_t appendsInFlight() const override { return inFlight_.size(); }
+  size_t appendsInFlight() const override { return appends_->inFlight(); }
+  void setAppendBatching(size_t maxMessages, uint64_t maxBytes) override {
+    appends_->setBatching(maxMessages, maxBytes);
+  }
+  Status flushAppends() override { return appends_->flush(); }
   Result<std::vector<uint32_t>> searchMessageId(std::string_view messageId) override;
 
   Connection& connection() { return *conn_; }
@@ -76,7 +81,6 @@ class ImapAccount : public access::MailAccount {
   Result<std::vector<std::string>> listNames(const char* command,
                                              std::vector<access::Folder>* folders);
   access::Folder folderFromWire(const std::string& wireName, char delimiter) const;
-  Status handleAppendResponse(Response& r);
   Result<access::FolderStatus> openFolder(const access::Folder& folder, bool readOnly,
                                           access::DestinationFolderInfo* info);
 
@@ -87,17 +91,7 @@ class ImapAccount : public access::MailAccount {
   std::string selected_;    // wire name of the open folder
   bool selectedReadOnly_ = true;
 
-  struct InFlight {
-    std::string tag;
-    uint64_t ticket = 0;
-    bool refused = false;   // the server said NO before we sent the literal
-    Status refusal;
-  };
-  std::deque<InFlight> inFlight_;
-  std::vector<access::AppendResult> completed_;
-  uint64_t appendRemaining_ = 0;  // bytes of the current literal still to send
-  bool appendDiscard_ = false;    // current literal refused: swallow its bytes
-  std::string writeBuffer_;       // coalesces small writes of the APPEND stream
+  std::unique_ptr<AppendPipeline> appends_;  // the destination side's APPEND stream
 };
 
 }  // namespace mf::imap
