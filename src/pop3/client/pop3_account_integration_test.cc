@@ -289,7 +289,6 @@ TEST_F(Pop3AccountIntegration, MigratorCopiesExactlyOnceAndVerifyAgrees) {
   sync::MigrateOptions mo;
   mo.mailboxKey = key;
   mo.plan.map.push_back({"INBOX", "FromPop3"});
-  mo.parallelFolders = 1;  // one POP3 session at a time: many servers lock the maildrop
   sync::ProgressSink progress;
 
   for (int run = 1; run <= 2; ++run) {
