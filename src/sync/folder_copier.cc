@@ -131,6 +131,12 @@ std::vector<std::string> FolderCopier::acceptedFlags(const access::MessageMeta& 
   return out;
 }
 
+bool FolderCopier::isUpToDate(const store::FolderPairState& saved,
+                              const access::FolderStatus& now, const std::string& destination) {
+  return now.uidValidity == saved.sourceUidValidity && now.uidNext != 0 &&
+         now.uidNext == saved.sourceUidNext && saved.destinationFolder == destination;
+}
+
 FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folder& destinationFolder) {
   const auto started = std::chrono::steady_clock::now();
   FolderReport report;
@@ -291,10 +297,8 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report)
   MF_ASSIGN_OR_RETURN(saved_, store_.loadFolder(options_.mailboxKey, sourceName_));
   MF_ASSIGN_OR_RETURN(access::FolderStatus quick, source_.folderStatus(mapping.source));
   // Work per folder, not per message, when nothing is new (SPEC.md 5).
-  if (!options_.retryErrors && saved_ && quick.uidValidity == saved_->sourceUidValidity &&
-      quick.uidNext != 0 &&
-      quick.uidNext == saved_->sourceUidNext &&
-      saved_->destinationFolder == report.destination && mapping.existingDestination) {
+  if (!options_.retryErrors && saved_ && mapping.existingDestination &&
+      isUpToDate(*saved_, quick, report.destination)) {
     report.upToDate = true;
     return Status::ok();
   }

@@ -23,6 +23,11 @@ class FolderCopier {
                access::MailSource& destinationReader, store::Store& store,
                const MigrateOptions& options, ProgressSink& progress);
 
+  // True if nothing changed on the source since `saved` was written: same UIDVALIDITY and
+  // UIDNEXT (so no new message), same destination folder.
+  static bool isUpToDate(const store::FolderPairState& saved, const access::FolderStatus& now,
+                         const std::string& destination);
+
   // `destinationFolder` must exist already unless options.dryRun.
   FolderReport run(const FolderMapping& mapping, const access::Folder& destinationFolder);
 

@@ -261,29 +261,46 @@ Result<MigrationReport> Migrator::run() {
   FolderPlan plan = planFolders(sourceFolders, destinationFolders, separator, options_.plan);
   report.excluded = plan.excluded;
 
-  if (!options_.dryRun) {
-    uint64_t estimate = 0;
-    for (const auto& m : plan.folders) {
-      auto st = first.source->folderStatus(m.source);
-      if (st) estimate += st->messages;
+  // One STATUS per folder, on the first connection: folders unchanged since the last run are
+  // settled here (work per folder, not per message) and never cost a worker connection.
+  std::vector<FolderReport> results(plan.folders.size());
+  std::vector<size_t> pending;
+  uint64_t estimate = 0;
+  for (size_t i = 0; i < plan.folders.size(); ++i) {
+    const FolderMapping& m = plan.folders[i];
+    auto st = first.source->folderStatus(m.source);
+    if (st) estimate += st->messages;
+    auto saved = store_->loadFolder(options_.mailboxKey, m.source.displayName());
+    if (st && saved && *saved && !options_.dryRun && !options_.retryErrors &&
+        m.existingDestination && FolderCopier::isUpToDate(**saved, *st, joinPath(m.destinationPath))) {
+      FolderReport& r = results[i];
+      r.source = m.source.displayName();
+      r.destination = joinPath(m.destinationPath);
+      r.notes = m.notes;
+      r.upToDate = true;
+      continue;
     }
-    progress_->onStart(estimate);
+    pending.push_back(i);
+  }
+  if (!options_.dryRun) progress_->onStart(estimate);
+  for (size_t i = 0; i < plan.folders.size(); ++i) {
+    if (results[i].upToDate) progress_->onFolderDone(results[i]);
   }
 
   // Workers take folders from a shared queue, each on its own connections; the store and the
   // progress sink are shared through locking decorators while more than one runs.
   const size_t workerCount =
-      std::max<size_t>(1, std::min(options_.parallelFolders, plan.folders.size()));
+      std::max<size_t>(1, std::min(options_.parallelFolders, pending.size()));
   LockedStore lockedStore(baseStore_);
   LockedProgress lockedProgress(baseProgress_);
   if (workerCount > 1) {
     store_ = &lockedStore;
     progress_ = &lockedProgress;
   }
-  std::vector<FolderReport> results(plan.folders.size());
   std::atomic<size_t> next{0};
   auto work = [&](Worker& worker) {
-    for (size_t i; (i = next++) < plan.folders.size();) {
+    for (size_t k; (k = next++) < pending.size();) {
+      const size_t i = pending[k];
       const FolderMapping& mapping = plan.folders[i];
       if (gaveUp_) {
         results[i] = folderFailure(
