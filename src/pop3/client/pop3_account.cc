@@ -245,6 +245,14 @@ std::vector<std::string> Pop3Account::takeNotices() {
   return std::exchange(notices_, {});
 }
 
+void Pop3Account::notice(std::string text) {
+  if (options_.onNotice) {
+    options_.onNotice(text);
+  } else {
+    notices_.push_back(std::move(text));
+  }
+}
+
 const Pop3Account::MessageInfo* Pop3Account::messageInfo(uint32_t uid) const {
   auto it = byUid_.find(uid);
   return it == byUid_.end() ? nullptr : &messages_[it->second];
@@ -346,12 +354,11 @@ Status Pop3Account::ensureListing() {
     messages_.push_back(std::move(info));
   }
   if (!needHash.empty()) {
-    notices_.push_back(
-        hasUidl_ ? where + " gave no UIDL for " + std::to_string(needHash.size()) +
-                       " message(s); they are recognised by a SHA-256 of their content"
-                 : where +
-                       " has no UIDL: every message is downloaded on every run to recognise "
-                       "the ones copied before by a SHA-256 of their content");
+    notice(hasUidl_ ? where + " gave no UIDL for " + std::to_string(needHash.size()) +
+                          " message(s); they are recognised by a SHA-256 of their content"
+                    : where +
+                          " has no UIDL: every message is downloaded on every run to recognise "
+                          "the ones copied before by a SHA-256 of their content");
     std::map<uint32_t, std::string> hashes;
     Hasher hasher(hashes);
     MF_RETURN_IF_ERROR(pipelined(
@@ -420,9 +427,8 @@ Status Pop3Account::readHeaders(const std::vector<MessageInfo*>& todo) {
     std::string_view header = it == reader.done_.end() ? std::string_view() : it->second;
     if (it == reader.done_.end()) {
       auto why = reader.refusals_.find(m->number);
-      notices_.push_back(describe() + " refused to send message " + std::to_string(m->number) +
-                         " (UIDL " + m->key +
-                         "): " + (why == reader.refusals_.end() ? std::string("?") : why->second));
+      notice(describe() + " refused to send message " + std::to_string(m->number) + " (UIDL " +
+             m->key + "): " + (why == reader.refusals_.end() ? std::string("?") : why->second));
     }
     m->messageId = message::headerField(header, "Message-ID");
     message::InternalDate date = message::internalDateFromHeader(header, nowSeconds);
@@ -430,11 +436,11 @@ Status Pop3Account::readHeaders(const std::vector<MessageInfo*>& todo) {
     m->dateSource = date.source;
     m->headerRead = true;
     if (date.source == message::DateSource::kNow && it != reader.done_.end()) {
-      notices_.push_back("message " + std::to_string(m->number) + " (UID " +
-                         std::to_string(m->uid) + ") on " + describe() +
-                         " has no readable Received or Date header: its internal date is set "
-                         "to now, " +
-                         date.imapDateTime);
+      notice("message " + std::to_string(m->number) + " (UID " + std::to_string(m->uid) + ") on " +
+             describe() +
+             " has no readable Received or Date header: its internal date is set "
+             "to now, " +
+             date.imapDateTime);
     }
   }
   return Status::ok();
@@ -486,8 +492,8 @@ Status Pop3Account::fetchBodies(const std::vector<uint32_t>& uids, access::BodyC
     if (it != byUid_.end()) messages_[it->second].bodySize = size;
   }
   for (const auto& [number, why] : reader.refusals_) {
-    notices_.push_back(describe() + " refused RETR " + std::to_string(number) + " (UID " +
-                       std::to_string(uidOfNumber[number]) + "): " + why);
+    notice(describe() + " refused RETR " + std::to_string(number) + " (UID " +
+           std::to_string(uidOfNumber[number]) + "): " + why);
   }
   return s;
 }

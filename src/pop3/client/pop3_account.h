@@ -65,6 +65,9 @@ struct AccountOptions {
   size_t maxHeaderBytes = 256 * 1024;
   // Seconds since the epoch for the "now" fallback date; tests fix it.
   std::function<int64_t()> now;
+  // Receives each notice (see takeNotices()) as it happens, on the thread using the account,
+  // e.g. to forward it to sync::ProgressSink::onNotice. When set, takeNotices() stays empty.
+  std::function<void(const std::string&)> onNotice;
 };
 
 class Pop3Account : public access::MailSource {
@@ -96,7 +99,7 @@ class Pop3Account : public access::MailSource {
   // True if the server gives UIDLs (known after the first listMessages()).
   bool hasUidl() const { return hasUidl_; }
   // Things the caller should report (no UIDL, dates set to now, RETR refused), oldest
-  // first; taking them clears the list.
+  // first; taking them clears the list. Empty when AccountOptions::onNotice is set.
   std::vector<std::string> takeNotices();
   Connection& connection() { return *conn_; }
 
@@ -114,6 +117,7 @@ class Pop3Account : public access::MailSource {
                   const std::function<void(uint32_t, const StatusLine&)>& onRefused,
                   size_t keepBytes);
   int64_t now() const;
+  void notice(std::string text);
 
   std::unique_ptr<Connection> conn_;
   AccountOptions options_;

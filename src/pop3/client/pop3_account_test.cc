@@ -407,6 +407,19 @@ TEST(Pop3Account, ListSizeIsReportedButBodiesCarryTheirExactSize) {
   EXPECT_EQ(collector.bodies[4], kDots);
 }
 
+TEST(Pop3Account, NoticesCanGoToACallback) {
+  FakeSession s(fourMessages());
+  auto options = accountOptions(s.port());
+  std::vector<std::string> seen;
+  options.onNotice = [&](const std::string& text) { seen.push_back(text); };
+  auto account = openAccount(options);
+  ASSERT_TRUE(account);
+  ASSERT_TRUE(account->listMessages(1).isOk());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_THAT(seen[0], HasSubstr("internal date is set to now"));
+  EXPECT_TRUE(account->takeNotices().empty());
+}
+
 TEST(Pop3Account, NeedsAnAllocator) {
   FakeSession s(fourMessages());
   auto options = accountOptions(s.port());
