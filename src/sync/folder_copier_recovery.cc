@@ -1,0 +1,163 @@
+// FolderCopier's recovery paths (see folder_copier.h and docs/architecture.md "Exactly
+// once"): resolving intents left pending by a crash or a lost connection, and re-matching
+// the records after the source changed its UIDVALIDITY.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "sync/content_hash.h"
+#include "sync/folder_copier.h"
+
+namespace mf::sync {
+
+using store::MessageRecord;
+using store::MessageState;
+
+Status FolderCopier::recoverPendingIntents(FolderReport& report) {
+  // A session we lost (kill -9, dropped connection) may still be being processed by the
+  // server: APPENDs it had already sent keep landing for a moment. Wait for quiet first.
+  {
+    const auto deadline = std::chrono::steady_clock::now() + options_.recoveryMaxWait;
+    auto lastChange = std::chrono::steady_clock::now();
+    uint32_t lastUidNext = 0;
+    bool first = true;
+    for (;;) {
+      MF_ASSIGN_OR_RETURN(auto st, destinationReader_.folderStatus(destinationFolder_));
+      auto now = std::chrono::steady_clock::now();
+      if (first || st.uidNext != lastUidNext) {
+        lastUidNext = st.uidNext;
+        lastChange = now;
+        first = false;
+      } else if (now - lastChange >= options_.recoveryQuietPeriod || now >= deadline) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+  // For kPending records, destinationUid holds the destination UIDNEXT seen when the
+  // intent was written: anything the interrupted batch appended has a UID at or above it.
+  uint32_t floor = UINT32_MAX;
+  std::set<uint32_t> claimed;
+  for (const auto& [uid, rec] : records_) {
+    if (rec.state == MessageState::kPending) floor = std::min(floor, std::max<uint32_t>(rec.destinationUid, 1));
+    if (rec.state == MessageState::kCopied && rec.destinationUid) claimed.insert(rec.destinationUid);
+  }
+  MF_ASSIGN_OR_RETURN(auto landed, destinationReader_.listMessages(floor));
+  // destinationReader_ is the destination connection: listing does not change the selected
+  // folder, so appends can go on afterwards.
+  size_t next = 0;
+  std::vector<MessageRecord> updates;
+  size_t recovered = 0, requeued = 0;
+  for (auto& [uid, rec] : records_) {
+    if (rec.state != MessageState::kPending) continue;
+    // Appends on one connection land in the order sent (= source UID order), so scan the
+    // unclaimed destination messages forward, in order.
+    size_t probe = next;
+    bool found = false;
+    for (; probe < landed.size(); ++probe) {
+      const auto& d = landed[probe];
+      if (d.uid < rec.destinationUid || claimed.count(d.uid)) continue;
+      if (d.size == rec.size && d.messageId == rec.messageId) {
+        found = true;
+        break;
+      }
+    }
+    if (found) {
+      rec.state = MessageState::kCopied;
+      rec.destinationUid = landed[probe].uid;
+      claimed.insert(rec.destinationUid);
+      next = probe + 1;
+      ++recovered;
+      updates.push_back(rec);
+    } else {
+      ++requeued;
+    }
+  }
+  // Records that did not land are forgotten so they are copied again.
+  std::vector<MessageRecord> keep;
+  for (auto it = records_.begin(); it != records_.end();) {
+    if (it->second.state == MessageState::kPending) {
+      it = records_.erase(it);
+    } else {
+      keep.push_back(it->second);
+      ++it;
+    }
+  }
+  MF_RETURN_IF_ERROR(store_.replaceAllMessages(options_.mailboxKey, sourceName_, keep));
+  report.notes.push_back("resumed an interrupted run: " + std::to_string(recovered) +
+                         " message(s) had reached the destination, " + std::to_string(requeued) +
+                         " will be copied again");
+  return Status::ok();
+}
+
+Status FolderCopier::rematchAfterUidValidityChange(uint32_t oldValidity, uint32_t newValidity,
+                                                   FolderReport& report) {
+  // Every UID we stored is void. Re-identify the messages by Message-ID + size, and the
+  // ones without a Message-ID by the SHA-256 of their content against the copies.
+  if (sourceStatus_.messages > 0) {
+    MF_ASSIGN_OR_RETURN(metas_, source_.listMessages(1));
+  }
+  std::multimap<std::pair<std::string, uint64_t>, MessageRecord> byId;
+  std::vector<MessageRecord> withoutId;
+  for (const auto& [uid, rec] : records_) {
+    if (rec.state != MessageState::kCopied) continue;
+    if (!rec.messageId.empty()) byId.emplace(std::make_pair(rec.messageId, rec.size), rec);
+    else withoutId.push_back(rec);
+  }
+  std::vector<MessageRecord> matched;
+  std::vector<const access::MessageMeta*> unmatchedNoId;
+  for (const auto& meta : metas_) {
+    if (!meta.messageId.empty()) {
+      auto it = byId.find({meta.messageId, meta.size});
+      if (it != byId.end()) {
+        MessageRecord r = it->second;
+        r.sourceUid = meta.uid;
+        matched.push_back(r);
+        byId.erase(it);
+      }
+    } else {
+      unmatchedNoId.push_back(&meta);
+    }
+  }
+  size_t byContent = 0;
+  std::vector<uint32_t> destUids;
+  for (const auto& r : withoutId) {
+    if (r.destinationUid) destUids.push_back(r.destinationUid);
+  }
+  if (!unmatchedNoId.empty() && !destUids.empty()) {
+    // Digest the copies on the destination, then the candidates on the source.
+    MF_RETURN_IF_ERROR(destinationReader_.openForRead(destinationFolder_).status());
+    MF_ASSIGN_OR_RETURN(auto destDigests, digestBodies(destinationReader_, destUids));
+    std::vector<uint32_t> srcUids;
+    for (const auto* m : unmatchedNoId) srcUids.push_back(m->uid);
+    MF_ASSIGN_OR_RETURN(auto srcDigests, digestBodies(source_, srcUids));
+    std::multimap<std::string, uint32_t> destByHash;
+    for (const auto& [uid, d] : destDigests) destByHash.emplace(d.sha256Hex, uid);
+    for (const auto* m : unmatchedNoId) {
+      auto s = srcDigests.find(m->uid);
+      if (s == srcDigests.end()) continue;
+      auto d = destByHash.find(s->second.sha256Hex);
+      if (d == destByHash.end()) continue;
+      MessageRecord r;
+      r.sourceUid = m->uid;
+      r.state = MessageState::kCopied;
+      r.destinationUid = d->second;
+      r.size = m->size;
+      matched.push_back(r);
+      destByHash.erase(d);
+      ++byContent;
+    }
+  }
+  MF_RETURN_IF_ERROR(store_.replaceAllMessages(options_.mailboxKey, sourceName_, matched));
+  records_.clear();
+  for (auto& r : matched) records_[r.sourceUid] = r;
+  report.notes.push_back("source UIDVALIDITY changed (" + std::to_string(oldValidity) + " -> " +
+                         std::to_string(newValidity) + "): " + std::to_string(matched.size()) +
+                         " earlier copies re-identified (" + std::to_string(byContent) +
+                         " by content), the rest will be copied");
+  return Status::ok();
+}
+
+}  // namespace mf::sync
