@@ -2,7 +2,8 @@
 """Builds the command lines bench/run measures, one per tool, as a measure.py SPEC file.
 
 Usage: tools.py --tool T --users alice[,bob...] --src INSTANCE_DIR --dst INSTANCE_DIR
-                --state DIR --logs DIR --tag NAME [--mailferry BIN] [--raw-limit BIN] -o SPEC.json
+                --state DIR --logs DIR --tag NAME [--mailferry BIN] [--mailferry-arg OPT ...]
+                [--raw-limit BIN] -o SPEC.json
 
 Tools (all over plain IMAP on loopback, the servers run with MF_DOVECOT_SSL=no):
   mailferry  mailferry migrate --from imap://U@127.0.0.1:P --to imap://U@127.0.0.1:P
@@ -57,7 +58,8 @@ def command(a, tool, user, src, dst):
     if tool == "mailferry":
         argv = [a.mailferry, "migrate", "--from", "imap://%s@127.0.0.1:%d" % (user, sp),
                 "--to", "imap://%s@127.0.0.1:%d" % (user, dp), "--allow-plaintext",
-                "--state", os.path.join(a.state, "mailferry-%s.db" % user), "--progress", "none"]
+                "--state", os.path.join(a.state, "mailferry-%s.db" % user), "--progress", "none"
+                ] + a.mailferry_arg
     elif tool == "mbsync":
         if pw_src != pw_dst:
             raise SystemExit("tools.py: mbsync config assumes one password per user")
@@ -94,6 +96,8 @@ def main():
     ap.add_argument("--logs", required=True)
     ap.add_argument("--tag", required=True)
     ap.add_argument("--mailferry")
+    ap.add_argument("--mailferry-arg", action="append", default=[],
+                    help="extra mailferry migrate option (repeatable)")
     ap.add_argument("--raw-limit")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
