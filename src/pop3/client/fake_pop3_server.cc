@@ -203,8 +203,21 @@ void FakePop3Server::run(net::testing::ServerConnection& conn) {
       } else {
         std::string body = msgs[n - 1];
         if (verb == "TOP") {
+          // The header, the blank line, then at most arg2 lines of the body.
           size_t end = body.find("\r\n\r\n");
-          body = end == std::string::npos ? body : body.substr(0, end + 4);
+          if (end != std::string::npos) {
+            size_t lines = 0;
+            try {
+              lines = std::stoul(arg2);
+            } catch (...) {
+            }
+            size_t pos = end + 4;
+            for (size_t i = 0; i < lines && pos < body.size(); ++i) {
+              size_t lf = body.find('\n', pos);
+              pos = lf == std::string::npos ? body.size() : lf + 1;
+            }
+            body = body.substr(0, pos);
+          }
         }
         reply = "+OK " + std::to_string(msgs[n - 1].size()) + " octets\r\n" + multiline(body);
       }

@@ -302,6 +302,17 @@ Result<access::FolderStatus> Pop3Account::openForRead(const access::Folder& fold
   return stat();
 }
 
+// RETR, or with readWholeWithTop "TOP n <all lines>" (RFC 1939 section 7: the header, the
+// blank line and the first n body lines, i.e. the whole message) where CAPA lists TOP.
+Command Pop3Account::wholeMessage(uint32_t n) const {
+  if (options_.readWholeWithTop && conn_->capaKnown() && conn_->hasCapability("TOP")) {
+    Command c("TOP");
+    c.number(n).number(kTopAllLines);
+    return c;
+  }
+  return numbered("RETR", n);
+}
+
 Status Pop3Account::ensureListing() {
   if (listed_) return Status::ok();
   std::map<uint32_t, std::string> uidls;
@@ -362,7 +373,7 @@ Status Pop3Account::ensureListing() {
     std::map<uint32_t, std::string> hashes;
     Hasher hasher(hashes);
     MF_RETURN_IF_ERROR(pipelined(
-        *conn_, needHash, [](uint32_t n) { return numbered("RETR", n); }, options_.pipelineWindow,
+        *conn_, needHash, [this](uint32_t n) { return wholeMessage(n); }, options_.pipelineWindow,
         hasher));
     for (auto& m : messages_) {
       if (!m.key.empty()) continue;
@@ -484,7 +495,7 @@ Status Pop3Account::fetchBodies(const std::vector<uint32_t>& uids, access::BodyC
   for (const auto& [number, uid] : uidOfNumber) numbers.push_back(number);
   BodyReader reader(spool_, consumer, uidOfNumber);
   Status s = pipelined(
-      *conn_, numbers, [](uint32_t n) { return numbered("RETR", n); }, options_.pipelineWindow,
+      *conn_, numbers, [this](uint32_t n) { return wholeMessage(n); }, options_.pipelineWindow,
       reader);
   spool_.reset();
   for (const auto& [number, size] : reader.sizes_) {

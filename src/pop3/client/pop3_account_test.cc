@@ -407,6 +407,29 @@ TEST(Pop3Account, ListSizeIsReportedButBodiesCarryTheirExactSize) {
   EXPECT_EQ(collector.bodies[4], kDots);
 }
 
+TEST(Pop3Account, WholeMessagesCanBeReadWithTop) {
+  for (bool announced : {true, false}) {
+    FakeConfig c = fourMessages();
+    if (!announced) c.capabilities = {"UIDL", "PIPELINING", "USER"};
+    FakeSession s(c);
+    {
+      auto options = accountOptions(s.port());
+      options.readWholeWithTop = true;
+      auto account = openAccount(options);
+      ASSERT_TRUE(account);
+      ASSERT_TRUE(account->listMessages(1).isOk());
+      Collector collector;
+      ASSERT_TRUE(account->fetchBodies({1, 4}, collector).isOk());
+      EXPECT_EQ(collector.bodies[1], kWithReceived);
+      EXPECT_EQ(collector.bodies[4], kDots);
+    }
+    auto commands = s.fake.commands();
+    // Without TOP in CAPA it falls back to RETR.
+    EXPECT_EQ(std::count(commands.begin(), commands.end(), "TOP 4 2147483647"), announced ? 1 : 0);
+    EXPECT_EQ(std::count(commands.begin(), commands.end(), "RETR 4"), announced ? 0 : 2);
+  }
+}
+
 TEST(Pop3Account, NoticesCanGoToACallback) {
   FakeSession s(fourMessages());
   auto options = accountOptions(s.port());
