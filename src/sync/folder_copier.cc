@@ -137,7 +137,8 @@ bool FolderCopier::isUpToDate(const store::FolderPairState& saved,
          now.uidNext == saved.sourceUidNext && saved.destinationFolder == destination;
 }
 
-FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folder& destinationFolder) {
+FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folder& destinationFolder,
+                               bool resuming) {
   const auto started = std::chrono::steady_clock::now();
   FolderReport report;
   report.source = mapping.source.displayName();
@@ -149,6 +150,7 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
   metas_.clear();
   keywordRetry_.clear();
   singleRetry_.clear();
+  recovered_.clear();
   dropKeywords_ = false;
 
   auto fail = [&](const Status& s) {
@@ -179,7 +181,13 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
       ++report.seen;
       if (rec != records_.end() && !options_.retryErrors) {
         if (rec->second.state == MessageState::kCopied) {
-          ++report.alreadyCopied;
+          if (resuming && recovered_.count(meta.uid)) {
+            // Landed just before this run's connection dropped: copied by this run.
+            ++report.copied;
+            report.bytes += meta.size;
+          } else {
+            ++report.alreadyCopied;
+          }
           continue;
         }
         if (rec->second.state == MessageState::kFailed && !retryable(rec->second)) {

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "access/mail_access.h"
@@ -28,8 +29,11 @@ class FolderCopier {
   static bool isUpToDate(const store::FolderPairState& saved, const access::FolderStatus& now,
                          const std::string& destination);
 
-  // `destinationFolder` must exist already unless options.dryRun.
-  FolderReport run(const FolderMapping& mapping, const access::Folder& destinationFolder);
+  // `destinationFolder` must exist already unless options.dryRun. `resuming`: this run
+  // already worked on the folder over a connection that dropped, so messages found to have
+  // landed then count as copied by this run.
+  FolderReport run(const FolderMapping& mapping, const access::Folder& destinationFolder,
+                   bool resuming = false);
 
  private:
   using RecordMap = std::map<uint32_t, store::MessageRecord>;
@@ -61,6 +65,7 @@ class FolderCopier {
   bool dropKeywords_ = false;          // second pass for messages whose keywords were refused
   std::vector<const access::MessageMeta*> keywordRetry_;
   std::vector<const access::MessageMeta*> singleRetry_;  // refused within a MULTIAPPEND
+  std::set<uint32_t> recovered_;  // pending intents found on the destination at start
 };
 
 }  // namespace mf::sync

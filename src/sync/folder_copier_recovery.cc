@@ -70,6 +70,7 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
       claimed.insert(rec.destinationUid);
       next = probe + 1;
       ++recovered;
+      recovered_.insert(uid);
       updates.push_back(rec);
     } else {
       ++requeued;

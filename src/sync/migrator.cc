@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "sync/folder_copier.h"
@@ -112,6 +113,7 @@ Status Migrator::reconnectWithBackoff(Worker& worker, uint32_t& failures) {
 FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping) {
   FolderReport total;
   bool first = true;
+  std::optional<access::Folder> created;  // made by an earlier attempt of this run
   uint32_t connectFailures = 0;
   for (uint32_t attempt = 1;; ++attempt) {
     Status connected = reconnectWithBackoff(worker, connectFailures);
@@ -132,10 +134,16 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
     Status ready;
     if (mapping.existingDestination) {
       destinationFolder = *mapping.existingDestination;
+    } else if (created) {
+      destinationFolder = *created;
     } else if (!options_.dryRun) {
-      auto created = createDestinationFolder(worker, mapping, report.notes);
-      if (created) destinationFolder = *created;
-      else ready = created.status();
+      auto made = createDestinationFolder(worker, mapping, report.notes);
+      if (made) {
+        destinationFolder = *made;
+        created = *made;
+      } else {
+        ready = made.status();
+      }
     }
     if (ready && !options_.dryRun && mapping.source.subscribed &&
         !(mapping.existingDestination && mapping.existingDestination->subscribed)) {
@@ -148,7 +156,7 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
                           options_, *progress_);
       FolderMapping actual = mapping;
       if (!options_.dryRun) actual.destinationPath = destinationFolder.path;
-      FolderReport copied = copier.run(actual, destinationFolder);
+      FolderReport copied = copier.run(actual, destinationFolder, /*resuming=*/!first);
       copied.notes.insert(copied.notes.end(), report.notes.begin(), report.notes.end());
       report = std::move(copied);
     } else {
@@ -188,6 +196,12 @@ Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
   auto created = destination.createFolder(path);
   if (created) return created;
   if (created.status().code() == Errc::kAlreadyExists) {
+    // Made meanwhile (by another run, or by us before a reconnect)? Then it is simply ours.
+    if (auto listed = destination.listFolders(); listed) {
+      for (const auto& f : *listed) {
+        if (f.path == path) return f;
+      }
+    }
     // Not in our LIST, yet "exists": another folder holds the name under another case (a
     // case-folding server such as Exchange). Merging two folders would mix their mail: keep
     // them apart under a numbered name.

@@ -40,6 +40,10 @@ class AppendPipeline {
   Status flush();
   Result<std::vector<access::AppendResult>> collect(bool wait);
   size_t inFlight() const { return messagesInFlight_; }
+  // True while a command is only partly written (inside a literal, or a MULTIAPPEND not yet
+  // closed): the connection can then only be abandoned, not logged out.
+  // Unsent buffered bytes count too: anything written directly (a LOGOUT) would overtake them.
+  bool midCommand() const { return remaining_ != 0 || open_.has_value() || !buffer_.empty(); }
 
   // Handles a response read by someone else (e.g. while waiting for a continuation).
   Status handleResponse(Response& r);

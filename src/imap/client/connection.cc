@@ -210,10 +210,16 @@ Status Connection::statusFromTagged(const Response& tagged, std::string_view wha
   return statusFromServer(tagged, what);
 }
 
+void Connection::abandon() {
+  if (!stream_) return;
+  stream_->close();
+  stream_.reset();
+}
+
 void Connection::logout() {
   if (!stream_) return;
   // Best effort with a short deadline: the work is done, a slow LOGOUT must not hang us.
-  stream_->setReadTimeout(Millis(2000));
+  stream_->setReadTimeout(Millis(500));
   CommandBuilder cmd(nextTag(), "LOGOUT");
   (void)execute(cmd);
   stream_->close();

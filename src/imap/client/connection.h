@@ -100,6 +100,9 @@ class Connection {
   static Status statusFromTagged(const Response& tagged, std::string_view what);
 
   void logout();
+  // Closes the socket without a word: for a session left in the middle of a command (an
+  // unfinished APPEND literal would otherwise swallow our LOGOUT as message bytes).
+  void abandon();
   std::string describe() const;  // "imaps://alice@host:993"
 
   uint64_t bytesRead() const { return stream_ ? stream_->bytesRead() : 0; }

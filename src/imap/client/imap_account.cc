@@ -61,7 +61,14 @@ bool contains(std::string_view hay, std::string_view needle) {
 ImapAccount::ImapAccount(std::unique_ptr<Connection> conn)
     : conn_(std::move(conn)), appends_(std::make_unique<AppendPipeline>(*conn_)) {}
 ImapAccount::~ImapAccount() {
-  if (conn_) conn_->logout();
+  if (!conn_) return;
+  // Never LOGOUT into an unfinished APPEND: those bytes would complete the literal and the
+  // server would store a corrupted message. Hanging up makes it discard the command.
+  if (appends_->midCommand()) {
+    conn_->abandon();
+  } else {
+    conn_->logout();
+  }
 }
 
 std::string ImapAccount::describe() const { return conn_->describe(); }
@@ -230,6 +237,9 @@ Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folde
   }));
   if (!done.isOk()) {
     selected_.clear();
+    Status refused = Connection::statusFromTagged(done, readOnly ? "EXAMINE" : "SELECT");
+    // Throttling and the like are not "missing folder": keep them retryable.
+    if (refused.code() == Errc::kThrottled) return refused;
     return Status(Errc::kNotFound, "cannot open folder " + quoteForMessage(folder.displayName()) +
                                        " on " + describe() + ": " +
                                        Connection::statusFromTagged(done, readOnly ? "EXAMINE" : "SELECT").message());
@@ -272,6 +282,8 @@ Result<access::FolderStatus> ImapAccount::folderStatus(const access::Folder& fol
     }
   }));
   if (!done.isOk()) {
+    Status refused = Connection::statusFromTagged(done, "STATUS");
+    if (refused.code() == Errc::kThrottled) return refused;
     return Status(Errc::kNotFound, "cannot read the status of folder " +
                                        quoteForMessage(folder.displayName()) + " on " +
                                        describe() + ": " +

@@ -1,25 +1,8 @@
-"""Fault tests that still fail against the engine (not in ctest yet).
-
-Not matched by the tests/integration/test_*.py glob on purpose: these define behaviour the
-engine does not have yet and fail until it does. Run them by hand:
-
-    cd tests/integration && MAILFERRY_BIN=<build>/src/cli/mailferry \\
-        PYTHONPATH=../corpus python3 -m unittest -v pending_faults
-
-When one passes, move it into the matching class of test_faults.py (same kit, FaultTestCase).
-
-What they found at HEAD 9d40914 (still at 15d68f5):
-- Every test whose reconnect or throttle wait restarts a folder that this run created: the
-  retry creates the folder again, gets ALREADYEXISTS (the LIST taken at the start does not have
-  it), takes it for a case-folding collision (Migrator::createDestinationFolder) and copies the
-  whole folder to "NAME (2)"; the real folder keeps what the dead attempt left (nothing), the
-  run exits 0, and verify --deep says e.g.
-      Archive/2023   Archive/2023   4   0  DIFFERENT
-          missing: UID 1 <full-1-39.81a97acf@corpus.mailferry.test>, 1430 bytes, ...
-  (it passed at 23933a2, before the parallel workers / MULTIAPPEND commit 0ed25f4).
-- test_cut_source_just_before_a_message_ends and test_unavailable_and_inuse_on_select fail for
-  reasons of their own: see their comments.
-"""
+"""Fault tests, part 2: connections cut on either side (mid-literal, mid-APPEND, answers
+lost), stalls, refused reconnects, TLS garbage, cuts on several parallel workers, and
+throttling replies (THROTTLED on APPEND, Office 365's text then BYE, UNAVAILABLE / INUSE on
+SELECT). Each migration must end identical to the source (verify --deep) without duplicates.
+Uses the kit of test_faults.py (FaultTestCase)."""
 
 import unittest
 
