@@ -308,7 +308,9 @@ std::string formatImapDateTime(const DateTime& dt) {
   Civil c = civilFromDays(days);
   if (c.year < 1900 || c.year > 9999) return {};
   int offset = dt.offsetMinutes < 0 ? -dt.offsetMinutes : dt.offsetMinutes;
-  char buf[40];
+  // Sized for the widest values the types allow (the checks above keep them far smaller), so
+  // the compiler can prove no truncation.
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%02u-%s-%04lld %02lld:%02lld:%02lld %c%02d%02d", c.day,
                 kMonths[c.month - 1], static_cast<long long>(c.year),
                 static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
