@@ -33,7 +33,7 @@ QUIRKS (--quirk NAME[=ARG], repeatable; Python: QuirkServer(fixture, quirks=["NA
                         imitates Exchange / GMX. ref: Exchange (case-insensitive names).
   fetch-order           FETCH answers put the body literal first, then the other attributes
                         shuffled, UID last. Legal (RFC 3501 7.4.2 fixes no order) but rare.
-  unsolicited           In the middle of a UID FETCH of bodies (once per server): an unsolicited
+  unsolicited           In the middle of a UID FETCH of INBOX bodies (once per server): an unsolicited
                         FETCH (FLAGS) of another message, one new message delivered (EXISTS),
                         and the last requested message expunged (EXPUNGE, RFC 3501 7.4.1) and
                         not delivered; during a metadata listing a FETCH (FLAGS) without UID.
@@ -151,21 +151,28 @@ BASE_CAPS = ["IMAP4rev1", "LITERAL+", "UIDPLUS", "NAMESPACE", "ID", "ENABLE", "M
 PROFILES = {
     "generic": {"greeting": "quirk_imap ready (mailferry test server)", "greeting_caps": True,
                 "extra_caps": [], "id": [("name", "quirk_imap"), ("vendor", "mailferry tests")]},
-    # Exchange 2016 / Office 365: no capabilities in the greeting; ID names the product.
+    # Exchange 2016 / Office 365: no capabilities in the greeting, no MULTIAPPEND, ENABLE or
+    # SPECIAL-USE; ID names the product.
     "exchange": {"greeting": "The Microsoft Exchange IMAP4 service is ready.",
                  "greeting_caps": False, "extra_caps": ["IMAP4", "MOVE", "IDLE"],
+                 "drop_caps": ["MULTIAPPEND", "ENABLE", "SPECIAL-USE"],
                  "id": [("name", "Microsoft.Exchange.Imap4.Imap4Server"), ("version", "15.1")]},
     "zimbra": {"greeting": "mail.example.test Zimbra IMAP4rev1 server ready", "greeting_caps": True,
                "extra_caps": [], "id": [("NAME", "Zimbra"), ("VERSION", "8.8.15_GA_4372")]},
     # Yahoo's own capability XYMHIGHESTMODSEQ (its CONDSTORE variant) marks it; greeting text is
     # just "IMAP4rev1 Hello".
     "yahoo": {"greeting": "IMAP4rev1 Hello", "greeting_caps": True,
-              "extra_caps": ["XYMHIGHESTMODSEQ", "X-MSG-EXT", "OBJECTID"], "id": None},
+              "extra_caps": ["XYMHIGHESTMODSEQ", "X-MSG-EXT", "OBJECTID"],
+              "drop_caps": ["MULTIAPPEND", "ENABLE", "SPECIAL-USE"], "id": None},
     "icloud": {"greeting": "iSCREAM ready to rumble (1S:1000) p00-iscream000", "greeting_caps": True,
                "extra_caps": ["XAPPLEPUSHSERVICE"], "id": None},
+    # Courier-IMAP: no LITERAL+ (synchronizing literals only), no ID, MULTIAPPEND, ENABLE,
+    # SPECIAL-USE or UNSELECT.
     "courier": {"greeting": "Courier-IMAP ready. Copyright 1998-2011 Double Precision, Inc.  "
                             "See COPYING for distribution information.",
-                "greeting_caps": True, "extra_caps": [], "id": None, "no_id": True},
+                "greeting_caps": True, "extra_caps": ["SORT", "QUOTA", "IDLE", "ACL"],
+                "drop_caps": ["LITERAL+", "MULTIAPPEND", "ENABLE", "SPECIAL-USE", "UNSELECT"],
+                "id": None, "no_id": True},
 }
 
 PROFILE_OF_QUIRK = {"exchange-10-errors": "exchange", "auth-not-connected": "exchange",
@@ -626,7 +633,8 @@ class QuirkServer:
                     "commands": list(self.commands)}
 
     def capabilities(self, authenticated):
-        caps = list(BASE_CAPS) + list(self.profile["extra_caps"])
+        caps = [c for c in BASE_CAPS if c not in self.profile.get("drop_caps", ())]
+        caps += list(self.profile["extra_caps"])
         if self.profile.get("no_id"):
             caps.remove("ID")
         if self.q("no-uidplus"):
@@ -656,6 +664,7 @@ class Session:
         self.readonly = True
         self.errors = 0
         self.not_connected = False
+        self.literal_plus_violation = False
         sock.settimeout(IO_TIMEOUT)
 
     # -- I/O -----------------------------------------------------------------------------------
@@ -688,6 +697,8 @@ class Session:
                 raise ImapError("BAD", "literal too large")
             if not m.group(2):
                 self.line("+ Ready for literal data")
+            elif "LITERAL+" not in self.srv.capabilities(True):
+                self.literal_plus_violation = True  # answered BAD once the command is read
             data = self.rfile.read(size)
             if len(data) != size:
                 raise Closed()
@@ -748,6 +759,9 @@ class Session:
             uid, cmd, args = True, "UID " + args[0].upper().decode("ascii", "replace"), args[1:]
         status = "OK"
         try:
+            if self.literal_plus_violation:
+                self.literal_plus_violation = False
+                raise ImapError("BAD", "Non-synchronizing literal {n+} without LITERAL+")
             if cmd == "AUTHENTICATE" and len(args) == 1 and self.state == "notauth":
                 # No SASL-IR: ask for the response before taking the store lock.
                 self.line("+ ")
@@ -941,7 +955,7 @@ def do_list(s, args, lsub):
         if box.noselect:
             attrs.append("\\Noselect")
         attrs.append("\\HasChildren" if srv.has_children(name) else "\\HasNoChildren")
-        if box.special:
+        if box.special and "SPECIAL-USE" in srv.capabilities(True):
             attrs.append(box.special)
         s.line(b"* " + word + b" (" + " ".join(attrs).encode() + b") " + delim + b" " +
                srv.list_name(name))
@@ -1240,10 +1254,9 @@ def cmd_fetch(s, tag, args, uid):
     targets = [m for n, m in enumerate(box.messages, 1) if in_ranges(m.uid if uid else n, ranges)]
     phantom = srv.qint("phantom-uid", 2) if srv.q("phantom-uid") and box.name == "INBOX" else None
     rng = random.Random("fetch-order-%d" % len(targets))
-    unsolicited = srv.q("unsolicited") and uid and wants_body and len(targets) >= 2 and \
-        not srv.unsolicited_done
-    listing_unsolicited = srv.q("unsolicited") and uid and not wants_body and \
-        len(targets) >= 2 and not srv.listing_unsolicited_done
+    busy = srv.q("unsolicited") and uid and box.name == "INBOX" and len(targets) >= 2
+    unsolicited = busy and wants_body and not srv.unsolicited_done
+    listing_unsolicited = busy and not wants_body and not srv.listing_unsolicited_done
     expunged = None
     if unsolicited:
         srv.unsolicited_done = True

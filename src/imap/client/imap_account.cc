@@ -7,6 +7,7 @@
 
 #include "base/checked_number.h"
 #include "base/log.h"
+#include "imap/client/quirks.h"
 #include "imap/client/server_errors.h"
 #include "imap/client/uid_set.h"
 #include "imap/wire/mutf7.h"
@@ -15,6 +16,20 @@
 namespace mf::imap {
 namespace {
 
+// Yahoo (quirks.h appendNeedsFinalCrlf): a message is held in memory until its end is known,
+// up to the largest message Yahoo accepts ("25 Mega bytes maximum for a single message",
+// imapsync FAQ.Yahoo) plus a margin. Larger ones stream as they are: Yahoo refuses them by
+// size anyway, and memory stays bounded.
+constexpr uint64_t kFinalCrlfHoldBackMax = 26u << 20;
+
+// Error budget (Exchange): the count stays this far below the server's limit, for the login's
+// own commands, which are not counted here.
+constexpr uint32_t kErrorMargin = 2;
+
+bool hasKeyword(const std::vector<std::string>& flags) {
+  return std::any_of(flags.begin(), flags.end(),
+                     [](const std::string& f) { return !f.empty() && f[0] != '\\'; });
+}
 
 bool startsWithNoCase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
@@ -58,8 +73,10 @@ bool contains(std::string_view hay, std::string_view needle) {
 
 }  // namespace
 
-ImapAccount::ImapAccount(std::unique_ptr<Connection> conn)
-    : conn_(std::move(conn)), appends_(std::make_unique<AppendPipeline>(*conn_)) {}
+ImapAccount::ImapAccount(std::unique_ptr<Connection> conn, AccountOptions options)
+    : conn_(std::move(conn)),
+      appends_(std::make_unique<AppendPipeline>(*conn_)),
+      options_(std::move(options)) {}
 ImapAccount::~ImapAccount() {
   if (!conn_) return;
   // Never LOGOUT into an unfinished APPEND: those bytes would complete the literal and the
@@ -76,16 +93,123 @@ std::string ImapAccount::describe() const { return conn_->describe(); }
 Result<std::unique_ptr<ImapAccount>> ImapAccount::open(const AccountOptions& options) {
   MF_ASSIGN_OR_RETURN(auto conn, Connection::open(options.connect));
   MF_RETURN_IF_ERROR(conn->login(options.credentials()));
-  std::unique_ptr<ImapAccount> account(new ImapAccount(std::move(conn)));
+  std::unique_ptr<ImapAccount> account(new ImapAccount(std::move(conn), options));
+  MF_RETURN_IF_ERROR(account->identify());
   MF_RETURN_IF_ERROR(account->learnNamespace());
   return account;
+}
+
+// RFC 2971: ID only where announced, with our name, so server logs can tell who it was. The
+// answer feeds the quirks table; a BAD from a server that announces ID without implementing
+// it (QUIRKS.md "Others") is no error.
+Status ImapAccount::identify() {
+  ServerAnnouncement announced;
+  announced.greeting = conn_->greeting();
+  announced.capabilities = conn_->capabilities();
+  if (conn_->hasCapability("ID")) {
+    CommandBuilder cmd(conn_->nextTag(), "ID");
+    cmd.openList().quotedOrLiteral("name").quotedOrLiteral("mailferry").closeList();
+    MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
+      if (r.name != "ID" || r.values.empty() || r.values[0].kind != Value::Kind::kList) return;
+      const auto& items = r.values[0].items;
+      for (size_t i = 0; i + 1 < items.size(); i += 2) {
+        announced.id.emplace_back(items[i].text, items[i + 1].text);
+      }
+    }));
+    (void)done;
+  }
+  quirks_ = deriveQuirks(announced);
+  for (const auto& line : quirks_.applied) log::info(describe() + ": " + line);
+  return Status::ok();
+}
+
+Result<Response> ImapAccount::run(CommandBuilder& command, const UntaggedHandler& onUntagged) {
+  auto done = conn_->execute(command, [&](Response& r) {
+    noteUntagged(r);
+    if (onUntagged) onUntagged(r);
+  });
+  if (done.isOk() && !done->isOk()) ++sessionErrors_;
+  return done;
+}
+
+// RFC 3501 7.4.1: "* n EXPUNGE" removes message n; every higher number goes down by one.
+// Servers may send it during UID FETCH and UID SEARCH, and between any commands.
+void ImapAccount::noteUntagged(const Response& r) {
+  if (r.name != "EXPUNGE" || !r.number || seqToUid_.empty()) return;
+  const uint64_t gone = *r.number;
+  std::map<uint32_t, uint32_t> renumbered;
+  for (const auto& [seq, uid] : seqToUid_) {
+    if (seq < gone)
+      renumbered.emplace_hint(renumbered.end(), seq, uid);
+    else if (seq > gone)
+      renumbered.emplace_hint(renumbered.end(), seq - 1, uid);
+  }
+  seqToUid_.swap(renumbered);
+}
+
+// After a reconnect the sequence numbers are those of a new session: ask for all of them.
+Status ImapAccount::rebuildSeqMap() {
+  seqToUid_.clear();
+  CommandBuilder cmd(conn_->nextTag(), "FETCH");
+  cmd.raw("1:*").raw("(UID)");
+  std::map<uint32_t, uint32_t> fresh;
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
+    auto uid = uidOf(r);
+    if (r.name == "FETCH" && r.number && uid && *r.number <= UINT32_MAX) {
+      fresh[static_cast<uint32_t>(*r.number)] = *uid;
+    }
+  }));
+  if (!done.isOk()) return Connection::statusFromTagged(done, "FETCH (UID)");
+  seqToUid_.swap(fresh);
+  return Status::ok();
+}
+
+Status ImapAccount::keepSessionUsable(size_t failuresAhead) {
+  const uint32_t limit = quirks_.maxErrorsPerSession;
+  if (limit == 0) return Status::ok();
+  // Appends in flight may all fail: they count until answered.
+  auto atRisk = [&] {
+    return sessionErrors_ + appends_->inFlight() + failuresAhead + kErrorMargin;
+  };
+  if (atRisk() < limit) return Status::ok();
+  while (appends_->inFlight() > 0) {
+    MF_ASSIGN_OR_RETURN(auto results, appends_->collect(true));
+    for (auto& r : results) {
+      adjustAppendResult(r);
+      settled_.push_back(std::move(r));
+    }
+  }
+  if (atRisk() < limit) return Status::ok();
+  return reconnect();
+}
+
+Status ImapAccount::reconnect() {
+  MF_ASSIGN_OR_RETURN(auto fresh, Connection::open(options_.connect));
+  MF_RETURN_IF_ERROR(fresh->login(options_.credentials()));
+  log::info(describe() + ": " + std::to_string(sessionErrors_) +
+            " commands failed in this "
+            "session and the server ends sessions at " +
+            std::to_string(quirks_.maxErrorsPerSession) + ": continuing on a new session");
+  conn_->logout();
+  conn_ = std::move(fresh);
+  appends_ = std::make_unique<AppendPipeline>(*conn_);
+  appends_->setBatching(batchMessages_, batchBytes_);
+  sessionErrors_ = 0;
+  ++reconnects_;
+  if (selected_.empty()) return Status::ok();
+  // The same folder, in the same mode.
+  access::Folder folder;
+  folder.wireName = selected_;
+  const bool hadMap = !seqToUid_.empty();
+  MF_RETURN_IF_ERROR(openFolder(folder, selectedReadOnly_, nullptr).status());
+  return hadMap ? rebuildSeqMap() : Status::ok();
 }
 
 Status ImapAccount::learnNamespace() {
   if (conn_->hasCapability("NAMESPACE")) {
     CommandBuilder cmd(conn_->nextTag(), "NAMESPACE");
     bool found = false;
-    auto done = conn_->execute(cmd, [&](Response& r) {
+    auto done = run(cmd, [&](Response& r) {
       if (r.name != "NAMESPACE" || r.values.empty()) return;
       const Value& personal = r.values[0];
       if (personal.kind != Value::Kind::kList || personal.items.empty()) return;
@@ -110,7 +234,7 @@ Status ImapAccount::learnNamespace() {
   // RFC 3501 6.3.8: LIST "" "" returns the hierarchy delimiter.
   CommandBuilder cmd(conn_->nextTag(), "LIST");
   cmd.quotedOrLiteral("").quotedOrLiteral("");
-  MF_ASSIGN_OR_RETURN(Response done, conn_->execute(cmd, [&](Response& r) {
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
     if (r.name == "LIST" && r.values.size() >= 2) {
       const Value& delim = r.values[1];
       separator_ = (delim.kind == Value::Kind::kNil || delim.text.empty()) ? 0 : delim.text[0];
@@ -141,6 +265,8 @@ access::Folder ImapAccount::folderFromWire(const std::string& wireName, char del
     folder.path.push_back(decoded.isOk() ? *decoded : std::string(raw));
     pos = end + 1;
   }
+  // RFC 3501 5.1: INBOX is case-insensitive; "Inbox/Sub" is a child of the INBOX.
+  if (folder.path.size() > 1 && equalsNoCase(folder.path[0], "INBOX")) folder.path[0] = "INBOX";
   return folder;
 }
 
@@ -148,14 +274,9 @@ Result<std::string> ImapAccount::wireNameFor(const std::vector<std::string>& pat
   if (path.size() == 1 && equalsNoCase(path[0], "INBOX")) return std::string("INBOX");
   std::string name = prefix_;
   for (size_t i = 0; i < path.size(); ++i) {
-    if (i) {
-      if (!separator_) {
-        return Status(Errc::kConfig, "the destination has no hierarchy separator, so the "
-                                     "nested folder " + quoteForMessage(path[i]) +
-                                     " cannot be created; use --map to flatten it");
-      }
-      name += separator_;
-    }
+    // SPEC.md 4: a server without a delimiter (NIL) takes '/' in names as the hierarchy, when
+    // reading (folderFromWire) and so when writing: the name reads back as the same path.
+    if (i) name += separator_ ? separator_ : '/';
     MF_ASSIGN_OR_RETURN(std::string encoded, encodeMutf7(path[i]));
     name += encoded;
   }
@@ -167,7 +288,7 @@ Result<std::vector<std::string>> ImapAccount::listNames(const char* command,
   CommandBuilder cmd(conn_->nextTag(), command);
   cmd.quotedOrLiteral("").quotedOrLiteral("*");
   std::vector<std::string> names;
-  MF_ASSIGN_OR_RETURN(Response done, conn_->execute(cmd, [&](Response& r) {
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
     if ((r.name != "LIST" && r.name != "LSUB") || r.values.size() < 3) return;
     const Value& attrs = r.values[0];
     const Value& delim = r.values[1];
@@ -189,13 +310,20 @@ Result<std::vector<std::string>> ImapAccount::listNames(const char* command,
 }
 
 Result<std::vector<access::Folder>> ImapAccount::listFolders() {
+  MF_RETURN_IF_ERROR(keepSessionUsable(2));
   std::vector<access::Folder> folders;
   auto listed = listNames("LIST", &folders);
   if (!listed) return listed.status();
   std::set<std::string> subscribed;
   auto lsub = listNames("LSUB", nullptr);
   if (lsub.isOk()) subscribed.insert(lsub->begin(), lsub->end());
-  for (auto& f : folders) f.subscribed = subscribed.count(f.wireName) > 0;
+  for (auto& f : folders) {
+    f.subscribed = subscribed.count(f.wireName) > 0;
+    if (!f.subscribed && f.path == std::vector<std::string>{"INBOX"}) {
+      f.subscribed = std::any_of(subscribed.begin(), subscribed.end(),
+                                 [](const std::string& n) { return equalsNoCase(n, "INBOX"); });
+    }
+  }
   // Dovecot and others list the namespace prefix itself ("INBOX." lists as "INBOX"); an
   // empty path component at the end comes from a listed prefix: drop such entries.
   std::erase_if(folders, [](const access::Folder& f) {
@@ -208,13 +336,16 @@ Result<std::vector<access::Folder>> ImapAccount::listFolders() {
 
 Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folder, bool readOnly,
                                                      access::DestinationFolderInfo* info) {
-  CommandBuilder cmd(conn_->nextTag(), readOnly ? "EXAMINE" : "SELECT", conn_->literalPlus());
+  // Courier (quirks.h): SELECT instead of EXAMINE, read-only by discipline (BODY.PEEK only).
+  const char* verb = readOnly && !quirks_.selectInsteadOfExamine ? "EXAMINE" : "SELECT";
+  CommandBuilder cmd(conn_->nextTag(), verb, conn_->literalPlus());
   cmd.astring(folder.wireName);
+  seqToUid_.clear();
   access::FolderStatus status;
   std::vector<std::string> permanent;
   bool anyKeyword = false;
   bool sawPermanent = false;
-  MF_ASSIGN_OR_RETURN(Response done, conn_->execute(cmd, [&](Response& r) {
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
     if (r.name == "EXISTS" && r.number) status.messages = static_cast<uint32_t>(*r.number);
     if (r.code == "UIDVALIDITY") status.uidValidity = parseU32(r.codeArgs).value_or(0);
     if (r.code == "UIDNEXT") status.uidNext = parseU32(r.codeArgs).value_or(0);
@@ -242,7 +373,7 @@ Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folde
     if (refused.code() == Errc::kThrottled) return refused;
     return Status(Errc::kNotFound, "cannot open folder " + quoteForMessage(folder.displayName()) +
                                        " on " + describe() + ": " +
-                                       Connection::statusFromTagged(done, readOnly ? "EXAMINE" : "SELECT").message());
+                                       Connection::statusFromTagged(done, verb).message());
   }
   selected_ = folder.wireName;
   selectedReadOnly_ = readOnly;
@@ -263,13 +394,14 @@ Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folde
 }
 
 Result<access::FolderStatus> ImapAccount::folderStatus(const access::Folder& folder) {
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
   CommandBuilder cmd(conn_->nextTag(), "STATUS", conn_->literalPlus());
   cmd.astring(folder.wireName);
   const bool condstore = conn_->hasCapability("CONDSTORE");
   cmd.raw(condstore ? "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)"
                     : "(MESSAGES UIDNEXT UIDVALIDITY)");
   access::FolderStatus status;
-  MF_ASSIGN_OR_RETURN(Response done, conn_->execute(cmd, [&](Response& r) {
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
     if (r.name != "STATUS" || r.values.size() < 2) return;
     const Value& items = r.values[1];
     for (size_t i = 0; i + 1 < items.items.size(); i += 2) {
@@ -293,24 +425,30 @@ Result<access::FolderStatus> ImapAccount::folderStatus(const access::Folder& fol
 }
 
 Result<access::FolderStatus> ImapAccount::openForRead(const access::Folder& folder) {
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
   return openFolder(folder, /*readOnly=*/true, nullptr);
 }
 
 Result<std::vector<access::MessageMeta>> ImapAccount::listMessages(uint32_t minUid) {
   if (minUid == 0) minUid = 1;
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
   CommandBuilder cmd(conn_->nextTag(), "UID FETCH");
   cmd.raw(std::to_string(minUid) + ":*");
   cmd.raw("(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
-  std::vector<access::MessageMeta> metas;
+  // By UID, merged: a server may also send FETCH responses of its own (a flag change by
+  // another session, RFC 3501 7.4.2), with or without the UID, before or after ours.
+  std::map<uint32_t, access::MessageMeta> metas;
   conn_->setStreamPredicate({});
-  MF_ASSIGN_OR_RETURN(Response done, conn_->execute(cmd, [&](Response& r) {
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
     if (r.name != "FETCH" || r.values.empty() || r.values[0].kind != Value::Kind::kList) return;
     const Value& list = r.values[0];
-    access::MessageMeta meta;
     auto uid = uidOf(r);
     if (!uid || *uid < minUid) return;  // "n:*" also returns the last message when n > max
+    if (r.number && *r.number <= UINT32_MAX) seqToUid_[static_cast<uint32_t>(*r.number)] = *uid;
+    access::MessageMeta& meta = metas[*uid];
     meta.uid = *uid;
     if (const Value* flags = fetchItem(list, "FLAGS")) {
+      meta.flags.clear();
       for (const auto& f : flags->items) {
         if (f.isAtom("\\RECENT")) continue;  // session flag, cannot be set by APPEND
         meta.flags.push_back(f.text);
@@ -323,20 +461,18 @@ Result<std::vector<access::MessageMeta>> ImapAccount::listMessages(uint32_t minU
         meta.messageId = message::headerField(list.items[i + 1].text, "Message-ID");
       }
     }
-    metas.push_back(std::move(meta));
   }));
   if (!done.isOk()) return Connection::statusFromTagged(done, "UID FETCH (list messages)");
-  std::sort(metas.begin(), metas.end(),
-            [](const auto& a, const auto& b) { return a.uid < b.uid; });
-  metas.erase(std::unique(metas.begin(), metas.end(),
-                          [](const auto& a, const auto& b) { return a.uid == b.uid; }),
-              metas.end());
-  return metas;
+  std::vector<access::MessageMeta> out;
+  out.reserve(metas.size());
+  for (auto& [uid, meta] : metas) out.push_back(std::move(meta));
+  return out;
 }
 
 Status ImapAccount::fetchBodies(const std::vector<uint32_t>& uids,
                                 access::BodyConsumer& consumer) {
   if (uids.empty()) return Status::ok();
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
   std::string tag = conn_->nextTag();
   CommandBuilder cmd(tag, "UID FETCH");
   cmd.raw(compressUidSet(uids));
@@ -344,30 +480,41 @@ Status ImapAccount::fetchBodies(const std::vector<uint32_t>& uids,
   conn_->setStreamPredicate([](const Response&, std::string_view key, uint64_t) {
     return startsWithNoCase(key, "BODY[") || startsWithNoCase(key, "RFC822");
   });
-  Status sent = conn_->send(cmd.build());
-  if (!sent) return sent;
+  struct ResetPredicate {
+    Connection& conn;
+    ~ResetPredicate() { conn.setStreamPredicate({}); }
+  } reset{*conn_};
+  MF_RETURN_IF_ERROR(conn_->send(cmd.build()));
   Status consumerError;
   bool inBody = false;
+  // The UID taken from the sequence number map for a body that came before its UID.
+  std::optional<uint32_t> assumedUid;
   for (;;) {
-    auto ev = conn_->readEvent();
-    if (!ev) {
-      conn_->setStreamPredicate({});
-      return ev.status();
-    }
-    switch (ev->kind) {
+    MF_ASSIGN_OR_RETURN(ParseEvent ev, conn_->readEvent());
+    switch (ev.kind) {
       case ParseEvent::kLiteralBegin: {
-        auto uid = uidOf(conn_->parser().partial());
-        if (!uid) {
-          consumerError = Status(Errc::kProtocol, describe() + " sent a message body before its "
-                                                  "UID; cannot tell which message it is");
+        const Response& partial = conn_->parser().partial();
+        auto uid = uidOf(partial);
+        if (!uid && partial.number) {
+          // RFC 3501 7.4.2 fixes no order for FETCH data: the body may come before the UID.
+          // Its sequence number says which message it is (the literal's own size is what
+          // counts, whatever RFC822.SIZE said); the UID that follows is checked against it.
+          auto it = seqToUid_.find(static_cast<uint32_t>(*partial.number));
+          if (it != seqToUid_.end()) uid = assumedUid = it->second;
         }
-        if (consumerError.isOk()) consumerError = consumer.begin(*uid, ev->size);
+        if (!uid && consumerError.isOk()) {
+          consumerError = Status(Errc::kProtocol, describe() +
+                                                      " sent a message body before its "
+                                                      "UID, for a message not in the listing; "
+                                                      "cannot tell which message it is");
+        }
+        if (consumerError.isOk()) consumerError = consumer.begin(*uid, ev.size);
         inBody = consumerError.isOk();
         break;
       }
       case ParseEvent::kLiteralData:
         if (inBody) {
-          consumerError = consumer.data(ev->data);
+          consumerError = consumer.data(ev.data);
           if (!consumerError) inBody = false;
         }
         break;
@@ -380,14 +527,25 @@ Status ImapAccount::fetchBodies(const std::vector<uint32_t>& uids,
       case ParseEvent::kResponse: {
         Response r = conn_->parser().takeResponse();
         if (r.type == ResponseType::kTagged && r.tag == tag) {
-          conn_->setStreamPredicate({});
+          if (!r.isOk()) ++sessionErrors_;
           if (!consumerError.isOk()) return consumerError;
           return Connection::statusFromTagged(r, "UID FETCH (bodies)");
         }
         if (r.type == ResponseType::kUntagged && r.status == "BYE") {
-          conn_->setStreamPredicate({});
           return statusFromServer(r, describe() + " session");
         }
+        if (assumedUid && r.name == "FETCH") {
+          auto said = uidOf(r);
+          if (said && *said != *assumedUid && consumerError.isOk()) {
+            consumerError =
+                Status(Errc::kProtocol, describe() + " sent message " + std::to_string(*r.number) +
+                                            " before its UID " + std::to_string(*said) +
+                                            ", but the listing had UID " +
+                                            std::to_string(*assumedUid) + " there");
+          }
+          assumedUid.reset();
+        }
+        noteUntagged(r);
         break;
       }
       default:
@@ -397,15 +555,30 @@ Status ImapAccount::fetchBodies(const std::vector<uint32_t>& uids,
 }
 
 Result<access::Folder> ImapAccount::createFolder(const std::vector<std::string>& path) {
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
   MF_ASSIGN_OR_RETURN(std::string wire, wireNameFor(path));
   access::Folder folder = folderFromWire(wire, separator_);
   folder.path = path;
   if (wire == "INBOX") return folder;
   CommandBuilder cmd(conn_->nextTag(), "CREATE", conn_->literalPlus());
   cmd.astring(wire);
-  MF_ASSIGN_OR_RETURN(Response done, conn_->execute(cmd));
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd));
   if (done.isOk()) return folder;
   if (done.code == "ALREADYEXISTS" || (done.status == "NO" && contains(done.text, "already exists"))) {
+    // The exact name may exist by now without being a collision: created as the superior of
+    // a folder created just before (RFC 3501 6.3.3 lets a server create superiors as real
+    // folders), e.g. by another worker. That is the folder we want. Only another spelling
+    // (a case-folding server, QUIRKS.md Exchange) is a collision for the engine to resolve.
+    CommandBuilder list(conn_->nextTag(), "LIST", conn_->literalPlus());
+    list.quotedOrLiteral("").astring(wire);
+    bool exact = false;
+    auto listed = run(list, [&](Response& r) {
+      if (r.name != "LIST" || r.values.size() < 3 || r.values[2].text != wire) return;
+      exact = std::none_of(r.values[0].items.begin(), r.values[0].items.end(), [](const Value& a) {
+        return a.isAtom("\\NOSELECT") || a.isAtom("\\NONEXISTENT");
+      });
+    });
+    if (listed.isOk() && listed->isOk() && exact) return folder;
     return Status(Errc::kAlreadyExists, "folder " + quoteForMessage(folder.displayName()) +
                                             " already exists on " + describe());
   }
@@ -415,13 +588,15 @@ Result<access::Folder> ImapAccount::createFolder(const std::vector<std::string>&
 }
 
 Status ImapAccount::subscribe(const access::Folder& folder) {
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
   CommandBuilder cmd(conn_->nextTag(), "SUBSCRIBE", conn_->literalPlus());
   cmd.astring(folder.wireName);
-  MF_ASSIGN_OR_RETURN(Response done, conn_->execute(cmd));
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd));
   return Connection::statusFromTagged(done, "SUBSCRIBE " + folder.displayName());
 }
 
 Result<access::DestinationFolderInfo> ImapAccount::openForAppend(const access::Folder& folder) {
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
   access::DestinationFolderInfo info;
   auto opened = openFolder(folder, /*readOnly=*/false, &info);
   if (!opened) return opened.status();
@@ -429,19 +604,96 @@ Result<access::DestinationFolderInfo> ImapAccount::openForAppend(const access::F
 }
 
 Status ImapAccount::beginAppend(const access::AppendRequest& request) {
+  if (holding_) return Status(Errc::kInternal, "append inside another append");
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
+  if (hasKeyword(request.flags)) {
+    ticketsWithKeywords_.insert(request.ticket);
+  } else {
+    ticketsWithKeywords_.erase(request.ticket);
+  }
+  if (quirks_.appendNeedsFinalCrlf && request.size <= kFinalCrlfHoldBackMax) {
+    held_ = request;
+    heldBody_.clear();
+    heldBody_.reserve(static_cast<size_t>(request.size) + 2);
+    holding_ = true;
+    return Status::ok();
+  }
   return appends_->begin(request);
 }
-Status ImapAccount::appendData(std::string_view chunk) { return appends_->data(chunk); }
-Status ImapAccount::endAppend() { return appends_->end(); }
+
+Status ImapAccount::appendData(std::string_view chunk) {
+  if (!holding_) return appends_->data(chunk);
+  if (heldBody_.size() + chunk.size() > held_.size) {
+    return Status(Errc::kInternal, "append body longer than announced");
+  }
+  heldBody_.append(chunk);
+  return Status::ok();
+}
+
+Status ImapAccount::endAppend() {
+  if (!holding_) return appends_->end();
+  holding_ = false;
+  if (heldBody_.size() != held_.size) {
+    return Status(Errc::kInternal, "append body shorter than announced");
+  }
+  // Yahoo (quirks.h): the last line must end in CRLF. A missing line end gets CRLF, a bare LF
+  // gets the CR before it; the change is the smallest that makes the server take it.
+  const size_t n = heldBody_.size();
+  const bool endsInCrlf = n >= 2 && heldBody_[n - 2] == '\r' && heldBody_[n - 1] == '\n';
+  if (!endsInCrlf) {
+    const bool bareLf = n >= 1 && heldBody_[n - 1] == '\n';
+    if (bareLf) {
+      heldBody_.insert(n - 1, 1, '\r');
+    } else {
+      heldBody_ += "\r\n";
+    }
+    log::warn(describe() + ": message " + std::to_string(held_.ticket) + " does not end in " +
+              "CRLF, which this server (Yahoo) refuses; appended it with " +
+              (bareLf ? "a CR before its final LF" : "a final CRLF") + " (" +
+              std::to_string(heldBody_.size() - n) + " byte(s) added)");
+  }
+  access::AppendRequest request = held_;
+  request.size = heldBody_.size();
+  Status s = appends_->begin(request);
+  if (s) s = appends_->data(heldBody_);
+  if (s) s = appends_->end();
+  // Give a big buffer back: the next message may be small.
+  if (heldBody_.capacity() > (1u << 20)) std::string().swap(heldBody_);
+  heldBody_.clear();
+  return s;
+}
+
+// Zimbra (quirks.h): a bare "NO APPEND failed" for a message with keywords is a refused
+// keyword. Every refusal counts against the session's error budget.
+void ImapAccount::adjustAppendResult(access::AppendResult& result) {
+  const bool hadKeywords = ticketsWithKeywords_.erase(result.ticket) > 0;
+  if (result.status.isOk()) return;
+  ++sessionErrors_;
+  if (quirks_.bareAppendNoMeansKeywordRefused && hadKeywords &&
+      result.status.code() == Errc::kServerNo) {
+    result.status =
+        Status(Errc::kKeywordRefused, result.status.errorClass(),
+               result.status.message() + " (this server answers so when it refuses a keyword)");
+  }
+}
+
 Result<std::vector<access::AppendResult>> ImapAccount::collect(bool wait) {
-  return appends_->collect(wait);
+  std::vector<access::AppendResult> out;
+  out.swap(settled_);
+  MF_ASSIGN_OR_RETURN(auto results, appends_->collect(wait && out.empty()));
+  for (auto& r : results) {
+    adjustAppendResult(r);
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 Result<std::vector<uint32_t>> ImapAccount::searchMessageId(std::string_view messageId) {
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
   CommandBuilder cmd(conn_->nextTag(), "UID SEARCH", conn_->literalPlus());
   cmd.atom("HEADER").atom("Message-ID").quotedOrLiteral(messageId);
   std::vector<uint32_t> uids;
-  MF_ASSIGN_OR_RETURN(Response done, conn_->execute(cmd, [&](Response& r) {
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
     if (r.name != "SEARCH") return;
     for (const auto& v : r.values) {
       if (v.kind == Value::Kind::kNumber && v.number <= UINT32_MAX) {

@@ -5,7 +5,17 @@
 // Names: NAMESPACE (or, without it, a guess from LIST) gives the personal prefix and
 // separator; folder paths are split on the separator, decoded from modified UTF-7 and
 // have the prefix removed. A name that is not valid modified UTF-7 (8-bit bytes sent by
-// broken servers) is kept as its raw bytes.
+// broken servers) is kept as its raw bytes. A server without a hierarchy delimiter (NIL)
+// gets '/' both ways (SPEC.md 4): read names are split on it, nested names are written with
+// it. INBOX in any case is {"INBOX"}, also as the first component of a nested name.
+//
+// Server quirks (quirks.h): after login, ID is sent where announced (RFC 2971; a BAD answer
+// is fine) and the workarounds are derived from greeting + CAPABILITY + ID in one table.
+// They act here: error budget and reconnect (Exchange), final CRLF (Yahoo), keyword refusals
+// (Zimbra), SELECT for reading (Courier). Independent of the server: FETCH data in any order
+// (a body before its UID is identified by the sequence number -> UID map of the listing,
+// kept up to date through EXPUNGE responses, and the UID that follows is checked), FETCH /
+// EXISTS / EXPUNGE responses at any time, the literal's size rather than RFC822.SIZE.
 //
 // Threading: one thread at a time. Not copyable.
 #pragma once
@@ -13,12 +23,14 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "access/mail_access.h"
 #include "imap/client/append_pipeline.h"
 #include "imap/client/connection.h"
+#include "imap/client/quirks.h"
 
 namespace mf::imap {
 
@@ -54,7 +66,7 @@ class ImapAccount : public access::MailAccount {
   Status fetchBodies(const std::vector<uint32_t>& uids, access::BodyConsumer& consumer) override;
   std::string describe() const override;
 
-  char separator() const override { return separator_; }
+  char separator() const override { return separator_ ? separator_ : '/'; }
   Result<access::Folder> createFolder(const std::vector<std::string>& path) override;
   Status subscribe(const access::Folder& folder) override;
   Result<access::DestinationFolderInfo> openForAppend(const access::Folder& folder) override;
@@ -64,6 +76,8 @@ class ImapAccount : public access::MailAccount {
   Result<std::vector<access::AppendResult>> collect(bool wait) override;
   size_t appendsInFlight() const override { return appends_->inFlight(); }
   void setAppendBatching(size_t maxMessages, uint64_t maxBytes) override {
+    batchMessages_ = maxMessages;
+    batchBytes_ = maxBytes;
     appends_->setBatching(maxMessages, maxBytes);
   }
   Status flushAppends() override { return appends_->flush(); }
@@ -71,13 +85,26 @@ class ImapAccount : public access::MailAccount {
 
   Connection& connection() { return *conn_; }
   const std::string& personalPrefix() const { return prefix_; }
+  const ServerQuirks& quirks() const { return quirks_; }
+  uint32_t reconnects() const { return reconnects_; }  // proactive ones (error budget)
 
   // Builds the server's name for a path (prefix, separator, modified UTF-7).
   Result<std::string> wireNameFor(const std::vector<std::string>& path) const;
 
  private:
-  explicit ImapAccount(std::unique_ptr<Connection> conn);
+  ImapAccount(std::unique_ptr<Connection> conn, AccountOptions options);
+  Status identify();
   Status learnNamespace();
+  // Every command goes through run(): it counts the session's failed commands and keeps the
+  // sequence number -> UID map current through EXPUNGE responses.
+  Result<Response> run(CommandBuilder& command, const UntaggedHandler& onUntagged = {});
+  void noteUntagged(const Response& r);
+  Status rebuildSeqMap();
+  // Exchange: before a command that may fail `failuresAhead` times, make sure the session
+  // stays below quirks_.maxErrorsPerSession, settling appends in flight or reconnecting.
+  Status keepSessionUsable(size_t failuresAhead);
+  Status reconnect();
+  void adjustAppendResult(access::AppendResult& result);
   Result<std::vector<std::string>> listNames(const char* command,
                                              std::vector<access::Folder>* folders);
   access::Folder folderFromWire(const std::string& wireName, char delimiter) const;
@@ -92,6 +119,22 @@ class ImapAccount : public access::MailAccount {
   bool selectedReadOnly_ = true;
 
   std::unique_ptr<AppendPipeline> appends_;  // the destination side's APPEND stream
+  size_t batchMessages_ = 1;                 // as last given to setAppendBatching()
+  uint64_t batchBytes_ = 0;
+
+  AccountOptions options_;  // to log in again (reconnect())
+  ServerQuirks quirks_;
+  uint32_t sessionErrors_ = 0;  // tagged NO/BAD answers in this session
+  uint32_t reconnects_ = 0;
+  // The open folder's message sequence numbers -> UIDs, from the listing (RFC 3501 2.3.1.2),
+  // renumbered on each EXPUNGE. Same order of size as the listing itself.
+  std::map<uint32_t, uint32_t> seqToUid_;
+  std::vector<access::AppendResult> settled_;  // collected early by keepSessionUsable()
+  std::set<uint64_t> ticketsWithKeywords_;     // appends in flight that carry keywords
+  // Yahoo (appendNeedsFinalCrlf): the message being held back until its end is known.
+  bool holding_ = false;
+  access::AppendRequest held_;
+  std::string heldBody_;
 };
 
 }  // namespace mf::imap
