@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -11,6 +12,7 @@
 
 #include "imap/client/login_format.h"
 #include "imap/client/sasl.h"
+#include "probe/probe.h"
 
 namespace mf::cli {
 namespace {
@@ -66,13 +68,92 @@ Result<Secret> promptPassword(const std::string& prompt) {
   return Secret(std::move(line));
 }
 
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// True for "imaps://alice@" and "imaps://": a URL that names a user (or nothing) but no host.
+bool hostless(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return false;
+  std::string_view rest(url);
+  rest.remove_prefix(scheme + 3);
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  return rest.empty() || rest.back() == '@';
+}
+
+const char* protocolName(net::Protocol p) {
+  return p == net::Protocol::kPop3 ? "POP3" : "IMAP";
+}
+
+// The server of one side, by the rule in endpoint_options.h: what the URL writes wins, the
+// preset fills in the rest.
+Result<net::Endpoint> serverOf(const SideOptions& s, const std::string& flag,
+                               const std::string& what,
+                               const std::optional<presets::Preset>& preset) {
+  if (s.url.empty() || hostless(s.url)) {
+    if (!preset) {
+      return Status(Errc::kUsage, flag + ": give the " + what +
+                                      " server as a URL (imaps://user@host" +
+                                      (what == "source" ? ", pop3s://user@host" : "") +
+                                      ") or a provider preset (" + flag +
+                                      "-preset NAME; `mailferry presets` lists them)");
+    }
+    std::string user;
+    if (!s.url.empty()) {
+      // Parsed with a stand-in host, so the user part is decoded and checked exactly as in
+      // a full URL (percent-encoding, no password).
+      std::string url = s.url;
+      if (url.back() == '/') url.pop_back();
+      auto parsed = net::parseEndpointUrl(url + "preset.invalid");
+      if (!parsed) return parsed.status().withContext(flag);
+      if (parsed->protocol != preset->protocol) {
+        return Status(Errc::kUsage, flag + ": the " + preset->name + " preset is " +
+                                        protocolName(preset->protocol) + " but the URL says " +
+                                        protocolName(parsed->protocol) +
+                                        ": write the URL with the preset's scheme, or leave it "
+                                        "out and give the user with " +
+                                        flag + "-user");
+      }
+      user = parsed->user;
+    }
+    auto endpoint = preset->endpoint(user);
+    if (!endpoint) {
+      return Status(Errc::kUsage,
+                    flag + "-preset: " + endpoint.status().message() + " (" + flag + " " +
+                        (preset->protocol == net::Protocol::kPop3 ? "pop3s" : "imaps") +
+                        "://user@HOST)");
+    }
+    return endpoint;
+  }
+  auto endpoint = net::parseEndpointUrl(s.url);
+  if (!endpoint) return endpoint.status().withContext(flag);
+  if (preset && endpoint->protocol != preset->protocol) {
+    return Status(Errc::kUsage, flag + ": the " + preset->name + " preset is " +
+                                    protocolName(preset->protocol) + " but the URL says " +
+                                    protocolName(endpoint->protocol));
+  }
+  return endpoint;
+}
+
 }  // namespace
 
 void EndpointOptions::addTo(CLI::App& app) {
-  app.add_option("--from", from.url, "source URL: imaps://user@host[:port] or imap://...")
-      ->required();
-  app.add_option("--to", to.url, "destination URL: imaps://user@host[:port] or imap://...")
-      ->required();
+  app.add_option("--from", from.url,
+                 "source URL: imaps://user@host[:port], imap:// (STARTTLS), pop3s:// or pop3:// "
+                 "(STLS); with --from-preset it may be just imaps://user@ or left out");
+  app.add_option("--to", to.url,
+                 "destination URL: imaps://user@host[:port] or imap:// (STARTTLS); with "
+                 "--to-preset it may be just imaps://user@ or left out");
+  app.add_option("--from-preset", from.preset,
+                 "source provider preset (mailferry presets lists them): server, login rule, "
+                 "limits and folder rules");
+  app.add_option("--to-preset", to.preset,
+                 "destination provider preset: server, login rule, largest message, "
+                 "connection limit and reserved folder names");
   app.add_option("--from-user", from.user, "source login name (instead of the user in --from)");
   app.add_option("--to-user", to.user, "destination login name (instead of the user in --to)");
   app.add_option("--from-password-file", from.passwordFile,
@@ -90,6 +171,10 @@ void EndpointOptions::addTo(CLI::App& app) {
                "allow sending passwords over an unencrypted connection");
   app.add_option("--timeout", timeoutSeconds, "seconds to wait for any server answer")
       ->check(CLI::PositiveNumber);
+  app.add_option("--probe-ports", probePorts,
+                 "when the given settings cannot connect, probe these ports (comma-separated; "
+                 "each with TLS, STARTTLS and none) instead of the standard ones (993,143 / "
+                 "995,110)");
   for (auto [side, opts] : {std::pair<std::string, SideOptions*>{"from", &from}, {"to", &to}}) {
     const std::string what = side == "from" ? "source" : "destination";
     const std::string env =
@@ -124,32 +209,75 @@ void EndpointOptions::addTo(CLI::App& app) {
   }
 }
 
-Result<imap::AccountOptions> EndpointOptions::resolve(const std::string& side) const {
+Result<std::vector<uint16_t>> EndpointOptions::probePortList() const {
+  if (probePorts.empty()) return std::vector<uint16_t>{};
+  auto ports = probe::parsePortList(probePorts);
+  if (!ports) return ports.status().withContext("--probe-ports");
+  return ports;
+}
+
+Result<ResolvedSide> EndpointOptions::resolve(const std::string& side, bool secrets) const {
   const SideOptions& s = side == "from" ? from : to;
   const std::string flag = "--" + side;
-  auto endpoint = net::parseEndpointUrl(s.url);
-  if (!endpoint) return endpoint.status().withContext(flag);
-  if (endpoint->protocol != net::Protocol::kImap) {
-    return Status(Errc::kUsage, flag + ": only imap:// and imaps:// are supported here");
+  ResolvedSide resolved;
+  resolved.side = side;
+  const std::string what = resolved.what();
+  if (!s.preset.empty()) {
+    auto catalog = presets::loadPresets();
+    if (!catalog) return catalog.status().withContext(flag + "-preset");
+    const presets::Preset* preset = catalog->find(s.preset);
+    if (preset == nullptr) {
+      return Status(Errc::kUsage, flag + "-preset: no preset named '" + s.preset + "'; known: " +
+                                      catalog->names() + " (`mailferry presets` shows them)");
+    }
+    resolved.preset = *preset;
   }
-  imap::AccountOptions out;
-  out.connect.endpoint = *endpoint;
+  MF_ASSIGN_OR_RETURN(net::Endpoint endpoint, serverOf(s, flag, what, resolved.preset));
+  if (side == "to" && endpoint.protocol != net::Protocol::kImap) {
+    return Status(Errc::kUsage, flag +
+                                    ": the destination must be an IMAP server (imaps:// or "
+                                    "imap://): POP3 can only read mail");
+  }
+  const bool pop3 = endpoint.protocol == net::Protocol::kPop3;
+
+  imap::AccountOptions& out = resolved.account;
   out.connect.tls.verify = !insecure;
   out.connect.tls.caFile = !s.caFile.empty() ? s.caFile : caFile;
   out.connect.allowPlaintext = allowPlaintext;
   auto ms = Millis(static_cast<int64_t>(timeoutSeconds * 1000));
   out.connect.timeouts.read = ms;
   out.connect.timeouts.greeting = std::min(ms, out.connect.timeouts.greeting);
-  out.user = !s.user.empty() ? s.user : endpoint->user;
-  if (out.user.empty()) {
-    return Status(Errc::kUsage, flag +
-                                    ": no user name: put it in the URL "
-                                    "(imaps://alice@host) or use " +
-                                    flag + "-user");
+  std::string user = !s.user.empty() ? s.user : endpoint.user;
+  if (user.empty()) {
+    return Status(Errc::kUsage, flag + ": no user name: put it in the URL (" +
+                                    (pop3 ? "pop3s" : "imaps") + "://alice@host) or use " + flag +
+                                    "-user");
   }
+  if (resolved.preset) {
+    // Presets know how the provider spells logins (GoDaddy: the full address; iCloud: the
+    // part before '@'): the user is read as the e-mail address.
+    std::string login = resolved.preset->loginFor(user);
+    if (login != user) {
+      resolved.notices.push_back(what + " preset " + resolved.preset->name + ": logging in as '" +
+                                 login + "' (" + presets::loginRuleName(resolved.preset->login) +
+                                 " rule of " + resolved.preset->title + " for '" + user + "')");
+    }
+    user = std::move(login);
+  }
+  endpoint.user = user;
+  out.connect.endpoint = endpoint;
+  out.user = user;
   out.side = side;
   if (!s.auth.empty()) {
-    if (!imap::sasl::parseScheme(s.auth)) {
+    if (pop3) {
+      static constexpr std::string_view kPop3Schemes[] = {"PLAIN", "APOP", "USER"};
+      bool known = false;
+      for (std::string_view name : kPop3Schemes) known = known || equalsIgnoreCase(s.auth, name);
+      if (!known) {
+        return Status(Errc::kUsage, flag + "-auth: unknown POP3 login mechanism '" + s.auth +
+                                        "': use PLAIN (AUTH PLAIN), APOP or USER (USER/PASS)");
+      }
+    } else if (!imap::sasl::parseScheme(s.auth)) {
       return Status(Errc::kUsage, flag + "-auth: unknown login mechanism '" + s.auth +
                                       "': use one of " + std::string(imap::sasl::schemeList()));
     }
@@ -166,17 +294,7 @@ Result<imap::AccountOptions> EndpointOptions::resolve(const std::string& side) c
                                         flag + "-admin NAME");
       }
     }
-  }
-  if (!s.oauthTokenFile.empty()) {
-    if (!s.admin.empty()) {
-      return Status(Errc::kUsage, flag + "-oauth-token-file and " + flag +
-                                      "-admin are two different logins: choose one");
-    }
-    MF_ASSIGN_OR_RETURN(out.oauthToken,
-                        readTokenFile(s.oauthTokenFile, flag + "-oauth-token-file"));
-    return out;
-  }
-  if (!s.admin.empty()) {
+  } else {
     auto format = imap::parseLoginFormat(s.loginFormat);
     if (!format) return format.status().withContext(flag + "-login-format");
     out.loginFormat = std::move(format).value();
@@ -190,6 +308,24 @@ Result<imap::AccountOptions> EndpointOptions::resolve(const std::string& side) c
                                         flag + "-admin-domain DOMAIN)");
       }
     }
+  }
+  if (!s.oauthTokenFile.empty()) {
+    if (pop3) {
+      return Status(Errc::kUsage, flag +
+                                      "-oauth-token-file: mailferry logs in to POP3 with a "
+                                      "password (AUTH PLAIN, APOP or USER/PASS), not a token");
+    }
+    if (!s.admin.empty()) {
+      return Status(Errc::kUsage, flag + "-oauth-token-file and " + flag +
+                                      "-admin are two different logins: choose one");
+    }
+    if (!secrets) return resolved;
+    MF_ASSIGN_OR_RETURN(out.oauthToken,
+                        readTokenFile(s.oauthTokenFile, flag + "-oauth-token-file"));
+    return resolved;
+  }
+  if (!secrets) return resolved;
+  if (!s.admin.empty()) {
     const std::string adminEnv =
         side == "from" ? "MAILFERRY_FROM_ADMIN_PASSWORD" : "MAILFERRY_TO_ADMIN_PASSWORD";
     if (!s.adminPasswordFile.empty()) {
@@ -199,17 +335,16 @@ Result<imap::AccountOptions> EndpointOptions::resolve(const std::string& side) c
     } else {
       auto prompted = promptPassword((side == "from" ? "Source" : "Destination") +
                                      std::string(" admin password for ") + out.admin + "@" +
-                                     endpoint->host + ": ");
+                                     endpoint.host + ": ");
       if (!prompted) {
-        return Status(Errc::kUsage, "no " + std::string(side == "from" ? "source" : "destination") +
-                                        " admin password for '" + out.admin + "': set " + adminEnv +
-                                        ", use " + flag +
+        return Status(Errc::kUsage, "no " + what + " admin password for '" + out.admin + "': set " +
+                                        adminEnv + ", use " + flag +
                                         "-admin-password-file FILE, or run on a terminal to be "
                                         "asked");
       }
       out.adminPassword = std::move(prompted).value();
     }
-    return out;  // the user's own password is not needed
+    return resolved;  // the user's own password is not needed
   }
   const std::string envName = side == "from" ? "MAILFERRY_FROM_PASSWORD" : "MAILFERRY_TO_PASSWORD";
   if (!s.passwordFile.empty()) {
@@ -219,15 +354,14 @@ Result<imap::AccountOptions> EndpointOptions::resolve(const std::string& side) c
   } else {
     auto prompted =
         promptPassword((side == "from" ? "Source" : "Destination") + std::string(" password for ") +
-                       out.user + "@" + endpoint->host + ": ");
+                       out.user + "@" + endpoint.host + ": ");
     if (!prompted) {
-      return Status(Errc::kUsage, "no " + std::string(side == "from" ? "source" : "destination") +
-                                      " password: set " + envName + ", use " + flag +
+      return Status(Errc::kUsage, "no " + what + " password: set " + envName + ", use " + flag +
                                       "-password-file FILE, or run on a terminal to be asked");
     }
     out.password = std::move(prompted).value();
   }
-  return out;
+  return resolved;
 }
 
 }  // namespace mf::cli

@@ -4,17 +4,22 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/connect.h"
 #include "cli/exit_codes.h"
 #include "cli/folder_options.h"
+#include "cli/notice.h"
+#include "cli/preset_rules.h"
 #include "cli/progress.h"
 #include "cli/text_width.h"
 #include "store/crash_injection.h"
 #include "store/state_store.h"
+#include "sync/locked.h"
 #include "sync/migrator.h"
+#include "sync/store_uid_allocator.h"
 
 namespace mf::cli {
 namespace {
@@ -158,6 +163,12 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
       std::fprintf(stderr, "mailferry: %s\n", plan.status().message().c_str());
       return kExitUsage;
     }
+    auto ends = resolveEnds(args->endpoints, exitCode);
+    if (!ends) return exitCode;
+    if (Status s = args->folders.addPop3Folder(ends->from.isPop3(), *plan); !s) {
+      std::fprintf(stderr, "mailferry: %s\n", s.message().c_str());
+      return kExitUsage;
+    }
     std::string statePath = args->statePath.empty() ? defaultStatePath() : args->statePath;
     if (args->dryRun && !std::filesystem::exists(statePath)) statePath = ":memory:";
     if (statePath != ":memory:") {
@@ -173,8 +184,13 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     // Test hook (kill-at-every-step tests); inert unless its environment variable is set.
     std::unique_ptr<store::Store> store =
         store::withCrashInjectionFromEnvironment(std::move(opened).value());
-    auto ends = openEnds(args->endpoints, exitCode);
-    if (!ends) return exitCode;
+    if (ends->from.isPop3()) {
+      // POP3 has no UIDs: the state file keeps one per UIDL, under this mailbox's key. A
+      // POP3 source has one folder, so the engine uses it from this thread only.
+      ends->sourceUids =
+          std::make_shared<sync::StoreUidAllocator>(*store, ends->mailboxKey, "INBOX");
+    }
+    if (!openEnds(*ends, args->endpoints, exitCode)) return exitCode;
 
     ProgressMode mode = ProgressMode::kNone;
     if (args->json) mode = ProgressMode::kJson;
@@ -183,6 +199,23 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     else if (args->progress == "plain") mode = ProgressMode::kPlain;
     else if (args->progress == "auto") mode = isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kPlain;
     auto progress = makeProgress(mode);
+    // The POP3 source's notices come from the engine's thread; the engine's own progress
+    // calls may come from its workers.
+    sync::LockedProgress lockedProgress(*progress);
+    std::mutex sourceNoticesMutex;
+    std::vector<std::string> sourceNotices;
+    // Like our own notices, each is said on stderr (the bar and plain modes print it there
+    // through the progress sink) and, with --json, as a JSON event.
+    const bool toStderr = mode == ProgressMode::kNone || mode == ProgressMode::kJson;
+    ends->onSourceNotice = [&, toStderr](const std::string& text) {
+      const std::string line = "source: " + text;
+      {
+        std::lock_guard lock(sourceNoticesMutex);
+        sourceNotices.push_back(line);
+      }
+      if (toStderr) std::fprintf(stderr, "mailferry: %s\n", line.c_str());
+      lockedProgress.onNotice(line);
+    };
 
     sync::MigrateOptions options;
     options.mailboxKey = ends->mailboxKey;
@@ -197,28 +230,43 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     options.retryBackoff = std::chrono::milliseconds(
         static_cast<int64_t>(args->retryBackoffSeconds * 1000));
     options.batchBytes = static_cast<uint64_t>(args->batchMegabytes * 1e6);
+    std::vector<Notice> notices = ends->notices;  // already printed
+    std::vector<Notice> presetNotices;
+    applyPresetFolderRules(ends->from, ends->to, options.plan, presetNotices);
+    applyPresetLimits(ends->from, ends->to, options, presetNotices);
+    for (const auto& n : presetNotices) printNotice(n);
+    notices.insert(notices.end(), presetNotices.begin(), presetNotices.end());
+    if (args->json) {
+      for (const auto& n : notices) std::printf("%s\n", noticeJson(n).dump().c_str());
+      std::fflush(stdout);
+    }
     // The first call of each factory hands out the connection opened above (so a bad
     // password or certificate fails fast with exit code 3); later calls reconnect.
     access::SourceFactory openSource = [&ends]() -> Result<std::unique_ptr<access::MailSource>> {
-      if (ends->source) return std::unique_ptr<access::MailSource>(std::move(ends->source));
-      MF_ASSIGN_OR_RETURN(auto account, imap::ImapAccount::open(ends->sourceOptions));
-      return std::unique_ptr<access::MailSource>(std::move(account));
+      if (ends->source) return std::move(ends->source);
+      return ends->reopenSource();
     };
     access::AccountFactory openDestination =
         [&ends]() -> Result<std::unique_ptr<access::MailAccount>> {
       if (ends->destination) {
         return std::unique_ptr<access::MailAccount>(std::move(ends->destination));
       }
-      MF_ASSIGN_OR_RETURN(auto account, imap::ImapAccount::open(ends->destinationOptions));
+      MF_ASSIGN_OR_RETURN(auto account, ends->reopenDestination());
       return std::unique_ptr<access::MailAccount>(std::move(account));
     };
-    sync::Migrator migrator(openSource, openDestination, *store, options, *progress);
+    sync::Migrator migrator(openSource, openDestination, *store, options, lockedProgress);
     auto report = migrator.run();
+    ends->onSourceNotice = nullptr;
     progress.reset();  // finish the bar before the summary
     if (!report) {
       std::fprintf(stderr, "mailferry: %s\n", report.status().message().c_str());
       return report.status().code() == Errc::kStore ? kExitInternal : kExitConnection;
     }
+    // The summary lists every notice once: ours first, then the source's, then the engine's.
+    std::vector<std::string> texts;
+    for (const auto& n : notices) texts.push_back(n.text);
+    texts.insert(texts.end(), sourceNotices.begin(), sourceNotices.end());
+    report->notices.insert(report->notices.begin(), texts.begin(), texts.end());
     if (args->json) {
       std::printf("%s\n", summaryJson(*report).dump().c_str());
     } else {

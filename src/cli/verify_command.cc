@@ -6,6 +6,8 @@
 #include "cli/connect.h"
 #include "cli/exit_codes.h"
 #include "cli/folder_options.h"
+#include "cli/notice.h"
+#include "cli/preset_rules.h"
 #include "cli/text_width.h"
 #include "sync/verifier.h"
 
@@ -45,13 +47,33 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
       return kExitUsage;
     }
     int exitCode = kExitOk;
-    auto ends = openEnds(args->endpoints, exitCode);
+    auto ends = resolveEnds(args->endpoints, exitCode);
     if (!ends) return exitCode;
+    if (Status s = args->folders.addPop3Folder(ends->from.isPop3(), *plan); !s) {
+      std::fprintf(stderr, "mailferry: %s\n", s.message().c_str());
+      return kExitUsage;
+    }
+    // verify reads no state file: a POP3 source's UIDs live as long as this run.
+    if (ends->from.isPop3()) ends->sourceUids = std::make_shared<access::MemoryUidAllocator>();
+    std::vector<std::string> sourceNotices;
+    ends->onSourceNotice = [&sourceNotices](const std::string& text) {
+      sourceNotices.push_back("source: " + text);
+      std::fprintf(stderr, "mailferry: %s\n", sourceNotices.back().c_str());
+    };
+    if (!openEnds(*ends, args->endpoints, exitCode)) return exitCode;
     sync::VerifyOptions options;
     options.plan = std::move(plan).value();
     options.deep = args->deep;
     options.includeDeleted = args->includeDeleted;
+    std::vector<Notice> presetNotices;
+    applyPresetFolderRules(ends->from, ends->to, options.plan, presetNotices);
+    for (const auto& n : presetNotices) printNotice(n);
     auto report = sync::verifyMailbox(*ends->source, *ends->destination, *ends->destination, options);
+    ends->onSourceNotice = nullptr;
+    std::vector<std::string> notices;
+    for (const auto& n : ends->notices) notices.push_back(n.text);
+    for (const auto& n : presetNotices) notices.push_back(n.text);
+    notices.insert(notices.end(), sourceNotices.begin(), sourceNotices.end());
     if (!report) {
       std::fprintf(stderr, "mailferry: %s\n", report.status().message().c_str());
       return kExitConnection;
@@ -68,7 +90,7 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
                            {"identical", f.identical()}});
       }
       nlohmann::json out = {{"deep", report->deep}, {"identical", report->identical()},
-                            {"folders", folders}};
+                            {"folders", folders}, {"notices", notices}};
       std::printf("%s\n", out.dump().c_str());
     } else {
       std::printf("Verify report (%s)\n", report->deep ? "deep: SHA-256 of every message"
@@ -87,6 +109,7 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
         printList("date", f.dateDifferences);
         if (!f.error.empty()) std::printf("    error: %s\n", f.error.c_str());
       }
+      for (const auto& n : notices) std::printf("notice: %s\n", n.c_str());
       std::printf("%s\n", report->identical() ? "Result: identical"
                                               : "Result: DIFFERENCES FOUND");
     }

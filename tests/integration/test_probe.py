@@ -167,6 +167,148 @@ class Probe(ServerTestCase):
         self.assertIn("unknown scheme", res.stderr)
 
 
+class MigrateProbe(ServerTestCase):
+    """migrate and verify probe like `mailferry probe` when the given settings cannot connect,
+    say which settings worked, and go on with them."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("psrc", "slash", pop3=True)
+        cls.dst = cls.start_server("pdst", "slash")
+        cls.seeded = False
+
+    def setUp(self):
+        if not MigrateProbe.seeded:
+            self.seed(self.src, "simple")
+            MigrateProbe.seeded = True
+
+    def run_mf(self, command, src_url, dst_user, args=(), src_password=None):
+        env = {"MAILFERRY_FROM_PASSWORD": src_password or self.src.password("alice"),
+               "MAILFERRY_TO_PASSWORD": self.dst.password(dst_user)}
+        return run([command, "--from", src_url, "--to", self.dst.url(dst_user),
+                    "--from-ca-file", self.src.ca_file, "--to-ca-file", self.dst.ca_file,
+                    "--timeout", "10"] + list(args), env=env, timeout=120)
+
+    def migrate(self, src_url, dst_user, args=(), expect_exit=0):
+        state = os.path.join(self.run_dir, "state-%s.db" % dst_user)
+        res = self.run_mf("migrate", src_url, dst_user, ["--state", state, "--json"] + list(args))
+        self.assertEqual(res.returncode, expect_exit, res.stdout[-3000:] + res.stderr[-3000:])
+        events = [json.loads(l) for l in res.stdout.splitlines() if l.startswith("{")]
+        return events, res
+
+    def settings_notice(self, events):
+        notices = [e for e in events if e.get("event") == "notice" and e["kind"] == "settings"]
+        self.assertEqual(len(notices), 1, events)
+        self.assertEqual(notices[0]["side"], "source")
+        return notices[0]
+
+    def test_migrate_where_only_implicit_tls_is_open(self):
+        tls = self.src.info["imaps_port"]
+        with ClosedPort() as closed:
+            given = "imaps://alice@127.0.0.1:%d" % closed
+            events, res = self.migrate(given, "alice", ["--probe-ports", "%d,%d" % (closed, tls)])
+        summary = events[-1]
+        self.assertEqual(summary["event"], "summary")
+        self.assertEqual(summary["failed"], 0)
+        self.assertEqual(summary["copied"], 10)
+        used = "imaps://alice@127.0.0.1:%d" % tls
+        notice = self.settings_notice(events)
+        self.assertEqual(notice["url"], used)
+        # Which settings failed and why, which work, and what to pass next time: on stderr,
+        # as a JSON event and in the summary.
+        text = notice["text"]
+        self.assertIn("source: %s failed (connection refused" % given, text)
+        self.assertIn("%s (TLS) works - using it" % used, text)
+        self.assertIn("pass --from %s next time" % used, text)
+        self.assertIn(text, res.stderr)
+        self.assertIn(text, summary["notices"])
+        # The advice works, and the state is the same mailbox's: nothing is copied again.
+        events, res = self.migrate(used, "alice")
+        self.assertEqual(events[-1]["copied"], 0)
+        self.assertNotIn("trying the other ports", res.stderr)
+        self.assertEqual([e for e in events if e.get("event") == "notice"], [])
+
+    def test_migrate_where_only_starttls_is_open(self):
+        plain = self.src.info["imap_port"]
+        with ClosedPort() as closed:
+            events, res = self.migrate("imap://alice@127.0.0.1:%d" % closed, "bob",
+                                       ["--probe-ports", "%d,%d" % (closed, plain)])
+        self.assertEqual(events[-1]["copied"], 10)
+        notice = self.settings_notice(events)
+        used = "imap://alice@127.0.0.1:%d" % plain
+        self.assertEqual(notice["url"], used)
+        self.assertIn("%s with STARTTLS works - using it" % used, notice["text"])
+        self.assertIn("pass --from %s next time" % used, res.stderr)
+        res = self.run_mf("verify", used, "bob")
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+
+    def test_migrate_where_only_stls_is_open_pop3(self):
+        plain = self.src.info["pop3_port"]
+        with ClosedPort() as closed:
+            events, res = self.migrate("pop3s://alice@127.0.0.1:%d" % closed, "carol",
+                                       ["--probe-ports", "%d,%d" % (closed, plain),
+                                        "--pop3-folder", "Old POP3"])
+        summary = events[-1]
+        inbox = [m for m in self.seed_manifest_inbox()]
+        self.assertEqual(summary["copied"], len(inbox))
+        self.assertEqual(summary["folders"][0]["destination"], "Old POP3")
+        notice = self.settings_notice(events)
+        self.assertEqual(notice["url"], "pop3://alice@127.0.0.1:%d" % plain)
+        self.assertIn("with STLS works", notice["text"])
+
+    def seed_manifest_inbox(self):
+        dump = self.dump(self.src)
+        return [m for f in dump["folders"] if f["name"] == "INBOX" for m in f["messages"]]
+
+    def test_verify_probes_too(self):
+        tls = self.src.info["imaps_port"]
+        self.migrate(self.src.url(), "dave")
+        with ClosedPort() as closed:
+            res = self.run_mf("verify", "imaps://alice@127.0.0.1:%d" % closed, "dave",
+                              ["--probe-ports", "%d,%d" % (closed, tls), "--json"])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        report = json.loads(res.stdout)
+        self.assertTrue(report["identical"])
+        self.assertEqual(len(report["notices"]), 1, report)
+        self.assertIn("imaps://alice@127.0.0.1:%d (TLS) works" % tls, report["notices"][0])
+        self.assertIn("pass --from imaps://alice@127.0.0.1:%d next time" % tls, res.stderr)
+
+    def test_a_wrong_password_is_never_a_reason_to_probe(self):
+        res = self.run_mf("migrate", self.src.url(), "alice",
+                          ["--state", os.path.join(self.run_dir, "wrong.db")],
+                          src_password="not the password")
+        self.assertEqual(res.returncode, 3, res.stdout + res.stderr)
+        self.assertIn("Check the user name and password", res.stderr)
+        self.assertNotIn("trying the other ports", res.stderr)
+        self.assertNotIn("works - using it", res.stderr)
+
+    def test_an_untrusted_certificate_is_not_probed_around(self):
+        # Every port shows the same certificate: probing could only end without encryption.
+        # The error says what to do instead.
+        env = {"MAILFERRY_FROM_PASSWORD": self.src.password("alice"),
+               "MAILFERRY_TO_PASSWORD": self.dst.password("alice")}
+        res = run(["migrate", "--from", self.src.url(), "--to", self.dst.url(),
+                   "--from-ca-file", self.dst.ca_file, "--to-ca-file", self.dst.ca_file,
+                   "--probe-ports", "%d,%d" % (self.src.info["imaps_port"],
+                                              self.src.info["imap_port"]),
+                   "--state", os.path.join(self.run_dir, "cert.db")], env=env)
+        self.assertEqual(res.returncode, 3, res.stdout + res.stderr)
+        self.assertIn("--ca-file FILE to trust this server's CA", res.stderr)
+        self.assertNotIn("trying the other ports", res.stderr)
+        self.assertNotIn("allow-plaintext", res.stderr)
+
+    def test_nothing_works(self):
+        with ClosedPort() as closed:
+            res = self.run_mf("migrate", "imaps://alice@127.0.0.1:%d" % closed, "alice",
+                              ["--probe-ports", str(closed), "--state",
+                               os.path.join(self.run_dir, "none.db")])
+        self.assertEqual(res.returncode, 3, res.stdout + res.stderr)
+        self.assertIn("No usable settings found on 127.0.0.1 (3 attempts)", res.stderr)
+        self.assertIn("connection refused", res.stderr)
+        self.assertNotIn("using it", res.stderr)
+
+
 ELEVEN = ["aol", "fastmail", "gmail", "gmx", "godaddy", "icloud", "kerio", "office365",
           "outlook", "yahoo", "zoho"]
 
