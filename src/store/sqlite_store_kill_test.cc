@@ -57,7 +57,9 @@ MessageRecord generationRecord(uint32_t g, uint32_t i) {
 
 // The child: resumes where the file says it stopped and writes until killed. It only ever
 // leaves through _exit, never back into gtest.
-[[noreturn]] void writeUntilKilled(const std::string& path) {
+// `ready`: a pipe to write one byte to once the first batch of this round is committed, so the
+// parent kills at a random moment *after* work began, however slow the machine is.
+[[noreturn]] void writeUntilKilled(const std::string& path, int ready) {
   auto opened = openSqliteStore(path);
   if (!opened.isOk()) _exit(10);
   Store& store = **opened;
@@ -70,6 +72,12 @@ MessageRecord generationRecord(uint32_t g, uint32_t i) {
     std::vector<MessageRecord> batch;
     for (uint32_t i = 0; i < kBatch; ++i) batch.push_back(batchRecord(k, i));
     if (!store.saveMessages(kKey, "INBOX", batch).isOk()) _exit(12);
+    if (ready >= 0) {
+      char one = 1;
+      if (write(ready, &one, 1) != 1) _exit(15);
+      close(ready);
+      ready = -1;
+    }
 
     FolderPairState f;
     f.mailboxKey = kKey;
@@ -147,9 +155,18 @@ TEST(SqliteStoreKill, KilledWriterLeavesConsistentFile) {
   size_t last = 0;
   for (int round = 0; round < 10; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
     pid_t pid = fork();
     ASSERT_GE(pid, 0) << "fork failed";
-    if (pid == 0) writeUntilKilled(path);
+    if (pid == 0) {
+      close(fds[0]);
+      writeUntilKilled(path, fds[1]);
+    }
+    close(fds[1]);
+    char one = 0;
+    ASSERT_EQ(read(fds[0], &one, 1), 1) << "the writer died before its first commit";
+    close(fds[0]);
     std::this_thread::sleep_for(std::chrono::microseconds(delayUs(rng)));
     ASSERT_EQ(kill(pid, SIGKILL), 0);
     int status = 0;
