@@ -71,6 +71,13 @@ QUIRKS (--quirk NAME[=ARG], repeatable; Python: QuirkServer(fixture, quirks=["NA
   max-size=N            APPEND of more than N bytes: "NO Maximum size of appendable message has
                         been exceeded." (no APPENDLIMIT announced). imitates Exchange. ref:
                         Microsoft Exchange (10 MB default).
+  fold-case             Folder names are case-insensitive: "trash" finds "Trash", and CREATE of a
+                        name that exists in another case says "NO Mailbox already exists".
+                        imitates Microsoft Exchange. ref: Microsoft Exchange (case-insensitive).
+  refuse-names[=CHARS]  CREATE refuses names with an ideographic space U+3000, leading, trailing
+                        or repeated blanks, or any of CHARS (default "^"): "NO [CANNOT] Folder
+                        name is not allowed". imitates Gmail ("excess whitespace", "^") and
+                        servers without U+3000. ref: Gmail / Google Workspace, Generic.
   courier-examine       EXAMINE of a folder never SELECTed gives a new UIDVALIDITY each time.
                         imitates Courier-IMAP. ref: Courier (Dovecot imapc no-examine).
 
@@ -141,6 +148,8 @@ QUIRKS = {
     "auth-not-connected": "Microsoft Exchange",
     "refuse-keywords": "Zimbra",
     "yahoo-crlf": "Yahoo",
+    "fold-case": "Microsoft Exchange",
+    "refuse-names": "Gmail and servers without U+3000",
     "max-size": "Microsoft Exchange",
     "courier-examine": "Courier-IMAP",
 }
@@ -508,7 +517,11 @@ class QuirkServer:
         return name
 
     def find(self, name):
-        return self.mailboxes.get(self.norm(name))
+        box = self.mailboxes.get(self.norm(name))
+        if box is None and self.q("fold-case"):
+            folded = self.norm(name).casefold()
+            box = next((b for n, b in self.mailboxes.items() if n.casefold() == folded), None)
+        return box
 
     def create(self, name, special=None, uidvalidity=None):
         name = self.norm(name)
@@ -1057,8 +1070,16 @@ def cmd_create(s, tag, args, uid):
     name = s.mailbox_arg(args[0] if args else None)
     if name.endswith(s.srv.sep or "\0"):
         name = name[:-1]
+    if s.srv.q("refuse-names"):
+        refused = s.srv.quirks.get("refuse-names") or "^"
+        leaf = name.split(s.srv.sep)[-1] if s.srv.sep else name
+        if ("\u3000" in name or leaf != leaf.strip() or "  " in leaf
+                or any(c in name for c in refused)):
+            raise ImapError("NO", "[CANNOT] Folder name is not allowed")
     box = s.srv.find(name)
     if box is not None and not box.noselect:
+        if s.srv.q("fold-case") and box.name != s.srv.norm(name):
+            raise ImapError("NO", "Mailbox already exists")  # Exchange: no response code
         raise ImapError("NO", "[ALREADYEXISTS] Mailbox already exists")
     s.srv.create(name)
     s.srv.event(s.sid, "create", mailbox=name)

@@ -1,0 +1,136 @@
+"""What the destination refuses, and what it folds: folder names it will not create are renamed
+by the stated rule and reported; two source folders that collide on a case-insensitive
+destination stay apart; an empty message fails alone with a reason. The source is a real
+Dovecot (or, for the empty message Dovecot cannot hold, the quirk server); the destination is
+tests/tools/quirk_imap.py imitating Exchange (fold-case) and Gmail (refuse-names)."""
+
+import imaplib
+import os
+import ssl
+import sys
+import unittest
+
+from imaputil import mutf7_encode
+from mftest import REPO, ServerTestCase
+
+sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
+from quirk_imap import QuirkServer  # noqa: E402
+
+
+class Fake:
+    """A quirk server seen through mftest's Server interface (plain imap://)."""
+
+    def __init__(self, srv, ca_file):
+        self.srv = srv
+        self.ca_file = ca_file
+
+    def url(self, user="alice", tls=True):
+        return "imap://%s@127.0.0.1:%d" % (user, self.srv.port)
+
+    def password(self, user="alice"):
+        return self.srv.users[user]
+
+
+def names(dump):
+    return {f["name"]: len(f["messages"]) for f in dump["folders"] if not f.get("noselect")}
+
+
+class Refusals(ServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+
+    def fake(self, quirks=()):
+        # Same users and passwords as the Dovecot source, an empty mailbox each.
+        fixture = {"users": dict(self.src.info["users"]), "folders": []}
+        srv = QuirkServer(fixture, quirks=quirks).start()
+        self.addCleanup(srv.stop)
+        return Fake(srv, self.src.ca_file)
+
+    def append(self, user, folder, raws):
+        ctx = ssl.create_default_context(cafile=self.src.ca_file)
+        conn = imaplib.IMAP4_SSL("127.0.0.1", self.src.info["imaps_port"], ssl_context=ctx)
+        conn.login(user, self.src.password(user))
+        wire = '"%s"' % mutf7_encode(folder)
+        conn.create(wire)
+        for raw in raws:
+            typ, data = conn.append(wire, None, None, raw)
+            self.assertEqual(typ, "OK", data)
+        conn.logout()
+
+    def migrate(self, dst, state, user, expect_exit=0):
+        summary = self.migrate_json(self.src, dst, state, ["--allow-plaintext", "--parallel", "1"],
+                                    user=user, expect_exit=expect_exit)
+        self.assertCountsAddUp(summary)
+        return summary
+
+    def test_case_collision_keeps_both_folders_apart(self):
+        self.append("bob", "Trash", [b"Subject: upper\r\n\r\none\r\n"])
+        self.append("bob", "trash", [b"Subject: lower 1\r\n\r\ntwo\r\n",
+                                     b"Subject: lower 2\r\n\r\nthree\r\n"])
+        dst = self.fake(["fold-case"])
+        state = os.path.join(self.run_dir, "case.db")
+        summary = self.migrate(dst, state, "bob")
+        got = names(dst.srv.dump())
+        # Both folders arrived, each with its own messages, under different names.
+        self.assertEqual(sorted(v for k, v in got.items() if k.lower().startswith("trash")),
+                         [1, 2], got)
+        notes = [n for f in summary["folders"] for n in f["notes"]]
+        self.assertTrue(any("ignores case" in n for n in notes), notes)
+        # A re-run neither copies again nor invents a third folder.
+        again = self.migrate(dst, state, "bob")
+        self.assertEqual(again["copied"], 0)
+        self.assertEqual(names(dst.srv.dump()), got)
+
+    def test_refused_folder_names_are_renamed_and_reported(self):
+        self.append("carol", "日本語\u3000フォルダ", [b"Subject: cjk\r\n\r\nx\r\n"])
+        self.append("carol", "Caret^Name", [b"Subject: caret\r\n\r\ny\r\n"])
+        dst = self.fake(["refuse-names=^"])
+        state = os.path.join(self.run_dir, "names.db")
+        summary = self.migrate(dst, state, "carol")
+        got = names(dst.srv.dump())
+        self.assertEqual(got.get("日本語 フォルダ"), 1, got)
+        self.assertEqual(got.get("Caret_Name"), 1, got)
+        notes = [n for f in summary["folders"] for n in f["notes"]]
+        self.assertTrue(any("refused the folder name" in n for n in notes), notes)
+        self.assertEqual(self.migrate(dst, state, "carol")["copied"], 0)
+        self.assertEqual(names(dst.srv.dump()), got)
+
+    def test_ideographic_space_is_kept_where_accepted(self):
+        self.append("alice", "日本語\u3000保存", [b"Subject: kept\r\n\r\nz\r\n"])
+        dst = self.fake()
+        self.migrate(dst, os.path.join(self.run_dir, "kept.db"), "alice")
+        self.assertEqual(names(dst.srv.dump()).get("日本語\u3000保存"), 1)
+
+
+class EmptyMessage(ServerTestCase):
+    """Dovecot cannot hold an empty message, so the source is the quirk server; the
+    destination is a real Dovecot, which refuses it ("Can't save a zero byte message")."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dst = cls.start_server("dst", "slash")
+
+    def test_empty_message_fails_alone_with_a_reason(self):
+        fixture = {"folders": [{"name": "INBOX", "messages": [
+            {"body": "Subject: before\r\n\r\nfirst\r\n"},
+            {"body": ""},
+            {"body": "Subject: after\r\n\r\nlast\r\n"}]}]}
+        srv = QuirkServer(fixture).start()
+        self.addCleanup(srv.stop)
+        src = Fake(srv, self.dst.ca_file)
+        summary = self.migrate_json(src, self.dst, os.path.join(self.run_dir, "empty.db"),
+                                    ["--allow-plaintext"], expect_exit=1)
+        self.assertCountsAddUp(summary)
+        inbox = [f for f in summary["folders"] if f["source"] == "INBOX"][0]
+        self.assertEqual((inbox["copied"], inbox["failed"]), (2, 1), inbox)
+        failure = inbox["failures"][0]
+        self.assertIn("zero byte", failure["text"])
+        self.assertIn("what to do", failure["text"])
+        self.assertEqual(failure["class"], "destination_limit")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
