@@ -104,6 +104,42 @@ class Refusals(ServerTestCase):
         self.assertEqual(names(dst.srv.dump()).get("日本語\u3000保存"), 1)
 
 
+class RetryErrors(ServerTestCase):
+    """--retry-errors re-attempts exactly the messages that failed, and nothing new."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+        cls.dst = cls.start_server("dst", "slash")
+
+    def test_retry_errors_copies_only_what_failed(self):
+        ctx = ssl.create_default_context(cafile=self.src.ca_file)
+        conn = imaplib.IMAP4_SSL("127.0.0.1", self.src.info["imaps_port"], ssl_context=ctx)
+        conn.login("alice", self.src.password())
+        big = b"Subject: big\r\n\r\n" + b"x" * 3000 + b"\r\n"
+        for raw in [b"Subject: small 1\r\n\r\na\r\n", big, b"Subject: small 2\r\n\r\nb\r\n"]:
+            self.assertEqual(conn.append("INBOX", None, None, raw)[0], "OK")
+        state = os.path.join(self.run_dir, "retry.db")
+        # 1. A 2 KB limit: the big message fails alone, before anything is sent.
+        first = self.migrate_json(self.src, self.dst, state, ["--max-message-size", "0.002"],
+                                  expect_exit=1)
+        self.assertCountsAddUp(first)
+        inbox = [f for f in first["folders"] if f["source"] == "INBOX"][0]
+        self.assertEqual((inbox["copied"], inbox["failed"]), (2, 1), inbox)
+        self.assertEqual(inbox["failures"][0]["code"], "too_big")
+        # 2. New mail arrives; --retry-errors (no limit now) copies the failed one only.
+        self.assertEqual(conn.append("INBOX", None, None, b"Subject: new\r\n\r\nc\r\n")[0], "OK")
+        conn.logout()
+        retry = self.migrate_json(self.src, self.dst, state, ["--retry-errors"])
+        self.assertEqual(retry["copied"], 1, retry)
+        self.assertEqual(retry["failed"], 0)
+        # 3. A normal run then copies the new message, and everything matches.
+        self.assertEqual(self.migrate_json(self.src, self.dst, state)["copied"], 1)
+        res = self.mailferry("verify", self.src, self.dst, ["--deep"])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+
+
 class EmptyMessage(ServerTestCase):
     """Dovecot cannot hold an empty message, so the source is the quirk server; the
     destination is a real Dovecot, which refuses it ("Can't save a zero byte message")."""
