@@ -134,6 +134,19 @@ class ProxySelfTest(unittest.TestCase):
                 got += data
             return got, False
 
+    def wait_stat(self, proc, key, n):
+        """Waits until the proxy's stats file says `key` reached n (it rewrites the file after
+        each connection ends), so a stop right after cannot race the proxy's bookkeeping."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                with open(proc.stats_path) as f:
+                    if json.load(f).get(key, 0) >= n:
+                        return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.02)
+
     def wait_closed(self, n):
         """Waits until the echo server saw n connections end (the proxy closed its side)."""
         deadline = time.monotonic() + 5
@@ -220,6 +233,7 @@ class ProxySelfTest(unittest.TestCase):
             self.assertRaises(socket.timeout, s.recv, 65536)
             self.assertEqual(got, self.payload(100))
         self.wait_closed(1)
+        self.wait_stat(p, "closed", 1)
         self.assertEqual(self.stop(p)["closed"], 1)
 
     def test_stall_client_to_server_ends_when_the_client_gives_up(self):
