@@ -120,6 +120,8 @@ class Connection {
   Status runLogin(const LoginPlan& plan);
   Status authenticate(const LoginPlan& plan);
   Status loginCommand(const LoginPlan& plan, std::string_view user, const Secret& password);
+  Status answerOneChallenge(const LoginPlan& plan, const std::string& tag,
+                            const std::function<std::string(const Response&)>& answer);
   Status kerioMasterAuth(const LoginPlan& plan);
   Status groupWiseTrustedApp(const LoginPlan& plan);
   Status checkSession(const LoginPlan& plan);

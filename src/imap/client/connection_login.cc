@@ -563,18 +563,16 @@ Status Connection::authenticate(const LoginPlan& plan) {
   }
 }
 
-Status Connection::kerioMasterAuth(const LoginPlan& plan) {
-  // Kerio's "IMAP Master Authentication" article: a command of its own, not AUTHENTICATE.
-  const std::string tag = nextTag();
-  MF_RETURN_IF_ERROR(sendRaw(tag + " X-MASTERAUTH\r\n"));
+// The exchange Kerio's X-MASTERAUTH and GroupWise's XGWTRUSTEDAPP share: the first "+"
+// gets `answer` (it may depend on the challenge), a further one gets "*" (cancel); then the
+// tagged answer decides. The reply is wiped from memory after sending: it holds the secret.
+Status Connection::answerOneChallenge(const LoginPlan& plan, const std::string& tag,
+                                      const std::function<std::string(const Response&)>& answer) {
   bool answered = false;
   for (;;) {
     MF_ASSIGN_OR_RETURN(Response r, readResponse());
     if (r.type == ResponseType::kContinuation) {
-      std::string reply =
-          answered
-              ? std::string("*")
-              : std::string(sasl::kerioMasterAuthResponse(r.text, plan.secret.reveal()).reveal());
+      std::string reply = answered ? std::string("*") : answer(r);
       answered = true;
       reply += "\r\n";
       Status s = sendRaw(reply);
@@ -588,8 +586,17 @@ Status Connection::kerioMasterAuth(const LoginPlan& plan) {
     }
     if (r.type != ResponseType::kTagged || r.tag != tag) continue;
     if (!r.isOk()) return refused(plan, r);
-    break;
+    return Status::ok();
   }
+}
+
+Status Connection::kerioMasterAuth(const LoginPlan& plan) {
+  // Kerio's "IMAP Master Authentication" article: a command of its own, not AUTHENTICATE.
+  const std::string tag = nextTag();
+  MF_RETURN_IF_ERROR(sendRaw(tag + " X-MASTERAUTH\r\n"));
+  MF_RETURN_IF_ERROR(answerOneChallenge(plan, tag, [&](const Response& r) {
+    return std::string(sasl::kerioMasterAuthResponse(r.text, plan.secret.reveal()).reveal());
+  }));
   // Now the master, switch to the mailbox's user.
   CommandBuilder setUser(nextTag(), "X-SETUSER", literalPlus());
   setUser.quotedOrLiteral(plan.mailbox);
@@ -609,30 +616,10 @@ Status Connection::groupWiseTrustedApp(const LoginPlan& plan) {
   // "XGWTRUSTEDAPP base64(name NUL key)", OK; then LOGIN as the user with an empty password.
   const std::string tag = nextTag();
   MF_RETURN_IF_ERROR(sendRaw(tag + " AUTHENTICATE XGWTRUSTEDAPP\r\n"));
-  bool answered = false;
-  for (;;) {
-    MF_ASSIGN_OR_RETURN(Response r, readResponse());
-    if (r.type == ResponseType::kContinuation) {
-      std::string reply =
-          answered
-              ? std::string("*")
-              : std::string(
-                    sasl::groupWiseTrustedAppLine(plan.loginName, plan.secret.reveal()).reveal());
-      answered = true;
-      reply += "\r\n";
-      Status s = sendRaw(reply);
-      wipe(reply);
-      MF_RETURN_IF_ERROR(s);
-      continue;
-    }
-    if (r.type == ResponseType::kUntagged && r.status == "BYE") {
-      return Status(Errc::kClosed, options_.endpoint.hostPort() +
-                                       " closed the session during the login (BYE): " + words(r));
-    }
-    if (r.type != ResponseType::kTagged || r.tag != tag) continue;
-    if (!r.isOk()) return refused(plan, r);
-    break;
-  }
+  MF_RETURN_IF_ERROR(answerOneChallenge(plan, tag, [&](const Response&) {
+    return std::string(
+        sasl::groupWiseTrustedAppLine(plan.loginName, plan.secret.reveal()).reveal());
+  }));
   LoginPlan asUser = plan;
   asUser.scheme = Scheme::kLoginCommand;
   asUser.description = "GroupWise LOGIN as " + quoted(plan.mailbox) +
