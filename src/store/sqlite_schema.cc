@@ -63,6 +63,31 @@ CREATE TABLE source_uids (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX source_uids_by_uid ON source_uids (mailbox_key, source_folder, uid);
 )sql"},
+    // Version 3: the same messages table with `state BETWEEN 0 AND 2` instead of
+    // `state IN (0, 1, 2)`. SQLite evaluates an IN list in a CHECK by building a temporary
+    // b-tree for every row written: that was three quarters of mailferry's CPU during a
+    // migration (docs/performance.md). A CHECK cannot be altered in place, so the table is
+    // rebuilt the way SQLite documents (new table, copy, drop, rename) inside this
+    // migration's transaction; no index, trigger or view refers to it.
+    {3, R"sql(
+CREATE TABLE messages_v3 (
+  mailbox_key TEXT NOT NULL,
+  source_folder TEXT NOT NULL,
+  source_uid INTEGER NOT NULL CHECK (source_uid BETWEEN 0 AND 4294967295),
+  state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 2),
+  destination_uid INTEGER NOT NULL CHECK (destination_uid BETWEEN 0 AND 4294967295),
+  size INTEGER NOT NULL,
+  message_id TEXT NOT NULL,
+  error_code TEXT NOT NULL,
+  error_class TEXT NOT NULL,
+  error_text TEXT NOT NULL,
+  PRIMARY KEY (mailbox_key, source_folder, source_uid)
+) WITHOUT ROWID;
+INSERT INTO messages_v3 SELECT mailbox_key, source_folder, source_uid, state, destination_uid,
+  size, message_id, error_code, error_class, error_text FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_v3 RENAME TO messages;
+)sql"},
 };
 
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion,

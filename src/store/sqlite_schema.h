@@ -8,7 +8,7 @@
 namespace mf::store::sqlite {
 
 // The schema version this build writes. Bump it only by appending a migration.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Sets the per-connection pragmas (busy_timeout, WAL, synchronous, foreign_keys), then, in one
 // IMMEDIATE transaction, reads schema_version and applies every missing migration. Refuses a

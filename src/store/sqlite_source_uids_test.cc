@@ -1,5 +1,5 @@
 // Tests of Store::allocateSourceUids (POP3 UIDL -> stable 32-bit UIDs) and of the schema
-// v1 -> v2 migration that added its table.
+// v1 -> v2 migration that added its table (and v3, which a v1 file goes through as well).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -166,9 +166,9 @@ TEST_F(SourceUidsTest, VersionOneFileMigratesAndKeepsItsData) {
   {
     auto store = open();
     ASSERT_TRUE(store);
-    EXPECT_EQ(queryText(path_, "SELECT MAX(version) FROM schema_version"), "2");
-    EXPECT_EQ(queryText(path_, "SELECT COUNT(*) FROM schema_version"), "2");
-    // The v1 row is untouched; v2 is recorded with its own time.
+    EXPECT_EQ(queryText(path_, "SELECT MAX(version) FROM schema_version"), "3");
+    EXPECT_EQ(queryText(path_, "SELECT COUNT(*) FROM schema_version"), "3");
+    // The v1 row is untouched; v2 and v3 are recorded with their own time.
     EXPECT_EQ(queryText(path_, "SELECT applied_at FROM schema_version WHERE version = 1"),
               "1700000000");
     auto folder = store->loadFolder("k", "INBOX");
@@ -179,11 +179,14 @@ TEST_F(SourceUidsTest, VersionOneFileMigratesAndKeepsItsData) {
     ASSERT_EQ(messages->size(), 1u);
     EXPECT_EQ((*messages)[0].messageId, "<id@x>");
     EXPECT_EQ(alloc(*store, {"u1", "u2"}), (Uids{1, 2}));
+    // v3 rebuilt the messages table with a CHECK that needs no temporary b-tree per write.
+    EXPECT_THAT(queryText(path_, "SELECT sql FROM sqlite_master WHERE name = 'messages'"),
+                HasSubstr("CHECK (state BETWEEN 0 AND 2)"));
   }
   // Opening the migrated file again changes nothing.
   auto store = open();
   ASSERT_TRUE(store);
-  EXPECT_EQ(queryText(path_, "SELECT COUNT(*) FROM schema_version"), "2");
+  EXPECT_EQ(queryText(path_, "SELECT COUNT(*) FROM schema_version"), "3");
   EXPECT_EQ(alloc(*store, {"u2", "u3"}), (Uids{2, 3}));
   EXPECT_EQ(queryText(path_, "PRAGMA integrity_check"), "ok");
 }
