@@ -17,7 +17,7 @@ import json
 import statistics
 import sys
 
-TOOLS = ["mailferry", "mbsync", "doveadm", "raw"]
+TOOLS = ["mailferry", "mailferry-b", "mbsync", "doveadm", "raw"]
 SCENARIOS = [
     ("full", "Full migration"),
     ("noop", "No-op re-run (right after the full migration, same state)"),
@@ -25,7 +25,7 @@ SCENARIOS = [
     ("parallel", "Mailboxes migrated in parallel (one process per mailbox, same servers)"),
     ("big", "One mailbox holding one big message"),
 ]
-TOOL_NAMES = {"mailferry": "mailferry", "mbsync": "mbsync (isync)",
+TOOL_NAMES = {"mailferry": "mailferry", "mailferry-b": "mailferry B (candidate)", "mbsync": "mbsync (isync)",
               "doveadm": "doveadm backup imapc", "raw": "raw limit"}
 
 

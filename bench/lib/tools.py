@@ -3,12 +3,14 @@
 
 Usage: tools.py --tool T --users alice[,bob...] --src INSTANCE_DIR --dst INSTANCE_DIR
                 --state DIR --logs DIR --tag NAME [--mailferry BIN] [--mailferry-arg OPT ...]
-                [--raw-limit BIN] -o SPEC.json
+                [--mailferry-b BIN] [--mailferry-b-arg OPT ...] [--raw-limit BIN] -o SPEC.json
 
 Tools (all over plain IMAP on loopback, the servers run with MF_DOVECOT_SSL=no):
   mailferry  mailferry migrate --from imap://U@127.0.0.1:P --to imap://U@127.0.0.1:P
              --allow-plaintext --state DIR/mailferry-U.db --progress none
              (passwords in MAILFERRY_FROM_PASSWORD / MAILFERRY_TO_PASSWORD)
+  mailferry-b the same with the --mailferry-b binary and options: a candidate measured beside
+             mailferry in the same run, for tuning
   mbsync     mbsync -c DIR/mbsyncrc-U -a, with a channel Far = source, Near = destination,
              Patterns *, Create Near, Sync Pull, Expunge None, CopyArrivalDate yes (keeps the
              internal dates), SyncState in DIR, passwords by PassCmd from a file, and
@@ -55,11 +57,13 @@ def command(a, tool, user, src, dst):
     log = os.path.join(a.logs, "%s-%s.log" % (a.tag, user))
     env = {"MAILFERRY_FROM_PASSWORD": pw_src, "MAILFERRY_TO_PASSWORD": pw_dst}
     sp, dp = src["imap_port"], dst["imap_port"]
-    if tool == "mailferry":
-        argv = [a.mailferry, "migrate", "--from", "imap://%s@127.0.0.1:%d" % (user, sp),
+    if tool in ("mailferry", "mailferry-b"):
+        binary, extra = ((a.mailferry, a.mailferry_arg) if tool == "mailferry"
+                         else (a.mailferry_b, a.mailferry_b_arg))
+        argv = [binary, "migrate", "--from", "imap://%s@127.0.0.1:%d" % (user, sp),
                 "--to", "imap://%s@127.0.0.1:%d" % (user, dp), "--allow-plaintext",
                 "--state", os.path.join(a.state, "mailferry-%s.db" % user), "--progress", "none"
-                ] + a.mailferry_arg
+                ] + extra
     elif tool == "mbsync":
         if pw_src != pw_dst:
             raise SystemExit("tools.py: mbsync config assumes one password per user")
@@ -98,6 +102,9 @@ def main():
     ap.add_argument("--mailferry")
     ap.add_argument("--mailferry-arg", action="append", default=[],
                     help="extra mailferry migrate option (repeatable)")
+    ap.add_argument("--mailferry-b")
+    ap.add_argument("--mailferry-b-arg", action="append", default=[],
+                    help="extra option for the mailferry-b candidate (repeatable)")
     ap.add_argument("--raw-limit")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
