@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <set>
 #include <thread>
 
+#include "message/headers.h"
 #include "sync/content_hash.h"
 #include "sync/remedies.h"
 
@@ -44,8 +46,10 @@ MessageRecord failedRecord(const access::MessageMeta& meta, const Status& status
   return r;
 }
 
+}  // namespace
+
 // Streams each fetched body into a pipelined APPEND and gathers the outcomes.
-class AppendStreamer : public access::BodyConsumer {
+class FolderCopier::AppendStreamer : public access::BodyConsumer {
  public:
   AppendStreamer(access::MailDestination& destination,
                  const std::map<uint32_t, const access::MessageMeta*>& batch,
@@ -55,12 +59,15 @@ class AppendStreamer : public access::BodyConsumer {
 
   Status begin(uint32_t uid, uint64_t size) override {
     auto it = batch_.find(uid);
+    currentUid_ = uid;
     if (it == batch_.end() || delivered_.count(uid)) {
       skipping_ = true;  // a body we did not ask for (or twice): ignore it
       return Status::ok();
     }
     skipping_ = false;
     delivered_[uid] = size;
+    header_.clear();
+    headerComplete_ = false;
     access::AppendRequest request;
     request.ticket = uid;
     request.flags = flagsFor_(*it->second);
@@ -70,10 +77,12 @@ class AppendStreamer : public access::BodyConsumer {
   }
   Status data(std::string_view chunk) override {
     if (skipping_) return Status::ok();
+    if (!headerComplete_) keepHeader(chunk);
     return destination_.appendData(chunk);
   }
   Status end() override {
     if (skipping_) return Status::ok();
+    messageIds_[currentUid_] = message::headerField(header_, "Message-ID");
     MF_RETURN_IF_ERROR(destination_.endAppend());
     // Keep the window bounded: block only when it is full, otherwise just pick up answers.
     return gather(destination_.appendsInFlight() >= window_);
@@ -87,19 +96,53 @@ class AppendStreamer : public access::BodyConsumer {
     while (destination_.appendsInFlight() > 0) MF_RETURN_IF_ERROR(gather(true));
     return gather(false);
   }
+  // Waits until every message of `batch` that was sent has its answer. Answers come in the
+  // order sent, so this returns as soon as the batch's last one is in, with later appends
+  // still in flight.
+  Status awaitAnswers(const std::vector<const access::MessageMeta*>& batch) {
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+      if (!delivered_.count((*it)->uid)) continue;  // never sent: no answer to wait for
+      while (!results_.count((*it)->uid) && destination_.appendsInFlight() > 0) {
+        MF_RETURN_IF_ERROR(gather(true));
+      }
+      break;
+    }
+    return gather(false);
+  }
 
   std::map<uint32_t, uint64_t> delivered_;  // uid -> body size
   std::map<uint32_t, access::AppendResult> results_;
+  // uid -> Message-ID, read from the header as the body streams by: the listing does not ask
+  // the source for it (listMessagesWithoutMessageId), the state records still keep it.
+  std::map<uint32_t, std::string> messageIds_;
 
  private:
+  // A header longer than this is cut there for the Message-ID lookup (a real header is a few
+  // KB; a Message-ID beyond 64 KB of header is treated as absent, as for the listing's).
+  static constexpr size_t kHeaderKeepMax = 64 * 1024;
+
+  void keepHeader(std::string_view chunk) {
+    const size_t before = header_.size();
+    header_.append(chunk.substr(0, std::min(chunk.size(), kHeaderKeepMax - before)));
+    // Look for the empty line only in what is new (and the 3 bytes before it).
+    size_t from = before >= 3 ? before - 3 : 0;
+    std::string_view h(header_);
+    if (h.find("\n\r\n", from) != std::string_view::npos ||
+        h.find("\n\n", from) != std::string_view::npos || header_.size() >= kHeaderKeepMax) {
+      headerComplete_ = true;
+    }
+  }
+
   access::MailDestination& destination_;
   const std::map<uint32_t, const access::MessageMeta*>& batch_;
   std::function<std::vector<std::string>(const access::MessageMeta&)> flagsFor_;
   size_t window_;
   bool skipping_ = false;
+  uint32_t currentUid_ = 0;
+  std::string header_;  // the start of the current message, up to its header's end
+  bool headerComplete_ = false;
 };
 
-}  // namespace
 
 FolderCopier::FolderCopier(access::MailSource& source, access::MailDestination& destination,
                            access::MailSource& destinationReader, store::Store& store,
@@ -231,24 +274,14 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
     report.plannedBytes = bytes;
     if (!options_.dryRun) {
       progress_.onFolderStart(report.source, report.destination, toCopy.size(), bytes);
-      Status batchStatus;
-      for (size_t i = 0; i < toCopy.size() && batchStatus.isOk();) {
-        std::vector<const access::MessageMeta*> batch;
-        uint64_t batchBytes = 0;
-        while (i < toCopy.size() && batch.size() < options_.batchMessages &&
-               (batch.empty() || batchBytes + toCopy[i]->size <= options_.batchBytes)) {
-          batchBytes += toCopy[i]->size;
-          batch.push_back(toCopy[i++]);
-        }
-        batchStatus = copyBatch(batch, report);
-      }
+      Status batchStatus = copyMessages(toCopy, report);
       if (batchStatus && !singleRetry_.empty()) {
         // A MULTIAPPEND is all or nothing: one refused message refuses its whole batch.
         // Send those messages again one per command, so each lands or fails on its own.
         std::vector<const access::MessageMeta*> again;
         again.swap(singleRetry_);
         destination_.setAppendBatching(1, 0);
-        batchStatus = copyBatch(again, report);
+        batchStatus = copyMessages(again, report);
         destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
       }
       if (batchStatus && !keywordRetry_.empty()) {
@@ -257,7 +290,7 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
         std::vector<const access::MessageMeta*> again;
         again.swap(keywordRetry_);
         dropKeywords_ = true;
-        batchStatus = copyBatch(again, report);
+        batchStatus = copyMessages(again, report);
         dropKeywords_ = false;
         report.notes.push_back(std::to_string(again.size()) +
                                " message(s) copied without their keywords: the destination "
@@ -330,7 +363,8 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report)
       }
     }
     if (sourceStatus_.messages > 0 && minUid != UINT32_MAX) {
-      MF_ASSIGN_OR_RETURN(metas_, source_.listMessages(minUid));
+      // Without Message-IDs: the copy path reads them from the streamed headers.
+      MF_ASSIGN_OR_RETURN(metas_, source_.listMessagesWithoutMessageId(minUid));
     }
   }
   if (options_.dryRun) return Status::ok();
@@ -345,36 +379,94 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report)
   return Status::ok();
 }
 
-Status FolderCopier::copyBatch(const std::vector<const access::MessageMeta*>& batch,
-                               FolderReport& report) {
-  // 1. Intent, durable before anything is sent.
-  std::vector<MessageRecord> intents;
-  std::map<uint32_t, const access::MessageMeta*> byUid;
-  std::vector<uint32_t> uids;
-  for (const auto* meta : batch) {
-    MessageRecord r;
-    r.sourceUid = meta->uid;
-    r.state = MessageState::kPending;
-    r.destinationUid = destinationUidFloor_;
-    r.size = meta->size;
-    r.messageId = meta->messageId;
-    intents.push_back(r);
-    byUid[meta->uid] = meta;
-    uids.push_back(meta->uid);
-  }
-  MF_RETURN_IF_ERROR(store_.saveMessages(options_.mailboxKey, sourceName_, intents));
-
-  // 2. Stream.
+Status FolderCopier::copyMessages(const std::vector<const access::MessageMeta*>& messages,
+                                  FolderReport& report) {
+  // Recorded batches are pipelined: batch k+1's intents are written and its bodies streamed
+  // while the destination is still saving batch k's last appends, and batch k's outcomes are
+  // written once its answers are in. Waiting for every answer before asking the source for
+  // the next batch would leave the source idle while the destination finishes, and the
+  // destination idle while the source starts the next FETCH (docs/performance.md). Crash
+  // safety is unchanged: every message's intent is durable before its body is sent, and
+  // appends on one connection land in the order sent, across batches too, which is what
+  // recovery relies on. The intents' destination UID floor may lag behind the unanswered
+  // appends of the batch before; it is a lower bound, which is all recovery needs.
+  std::map<uint32_t, const access::MessageMeta*> unsettledByUid;
   AppendStreamer streamer(
-      destination_, byUid, [this](const access::MessageMeta& m) { return acceptedFlags(m); },
-      options_.appendWindow);
-  Status fetched = source_.fetchBodies(uids, streamer);
-  Status drained = fetched.isOk() ? streamer.drain() : Status::ok();
+      destination_, unsettledByUid,
+      [this](const access::MessageMeta& m) { return acceptedFlags(m); }, options_.appendWindow);
+  std::deque<InFlightBatch> unsettled;
+  Status status;     // the first error of the source, the destination or the store
+  Status throttled;  // the destination asked us to slow down: stop after settling
+  auto settleFront = [&]() -> Status {
+    MF_RETURN_IF_ERROR(settleBatch(unsettled.front(), streamer, report, throttled));
+    for (const auto* meta : unsettled.front().messages) unsettledByUid.erase(meta->uid);
+    unsettled.pop_front();
+    return Status::ok();
+  };
 
-  // 3. Outcomes. Messages without an answer stay kPending: the next run resolves them.
+  for (size_t i = 0; i < messages.size() && status.isOk() && throttled.isOk();) {
+    InFlightBatch batch;
+    uint64_t batchBytes = 0;
+    while (i < messages.size() && batch.messages.size() < options_.batchMessages &&
+           (batch.messages.empty() || batchBytes + messages[i]->size <= options_.batchBytes)) {
+      batchBytes += messages[i]->size;
+      batch.messages.push_back(messages[i++]);
+    }
+    // 1. Intent, durable before anything of this batch is sent.
+    std::vector<MessageRecord> intents;
+    std::vector<uint32_t> uids;
+    for (const auto* meta : batch.messages) {
+      MessageRecord r;
+      r.sourceUid = meta->uid;
+      r.state = MessageState::kPending;
+      r.destinationUid = destinationUidFloor_;
+      r.size = meta->size;
+      r.messageId = meta->messageId;
+      intents.push_back(std::move(r));
+      uids.push_back(meta->uid);
+    }
+    status = store_.saveMessages(options_.mailboxKey, sourceName_, intents);
+    if (!status) break;
+    for (const auto* meta : batch.messages) unsettledByUid[meta->uid] = meta;
+
+    // 2. Stream this batch's bodies into the appends, behind the previous batch's.
+    batch.fetched = source_.fetchBodies(uids, streamer);
+    unsettled.push_back(std::move(batch));
+    if (!unsettled.back().fetched) {
+      status = unsettled.back().fetched;
+      break;
+    }
+    // 3. Outcomes of the batch before: its answers came in while this one streamed.
+    while (unsettled.size() > 1 && status.isOk()) {
+      status = streamer.awaitAnswers(unsettled.front().messages);
+      if (status) status = settleFront();
+    }
+  }
+  // The last batch: wait for every answer, unless a connection failed (then no answer is
+  // coming; what has none stays kPending and the next run's recovery resolves it).
+  if (status.isOk()) status = streamer.drain();
+  while (!unsettled.empty()) {
+    Status settled = settleFront();
+    if (!settled) return settled;
+  }
+  if (!status) return status;
+  return throttled;
+}
+
+Status FolderCopier::settleBatch(const InFlightBatch& batch, AppendStreamer& streamer,
+                                 FolderReport& report, Status& throttled) {
+  // Messages without an answer stay kPending: the next run resolves them.
   std::vector<MessageRecord> outcomes;
-  Status throttled;
-  for (const auto* meta : batch) {
+  for (const auto* listed : batch.messages) {
+    // The listing left the Message-ID out; the streamed header gave it.
+    access::MessageMeta withId;
+    const access::MessageMeta* meta = listed;
+    if (auto id = streamer.messageIds_.find(listed->uid); id != streamer.messageIds_.end()) {
+      withId = *listed;
+      withId.messageId = std::move(id->second);
+      streamer.messageIds_.erase(id);
+      meta = &withId;
+    }
     auto res = streamer.results_.find(meta->uid);
     if (res != streamer.results_.end()) {
       if (res->second.status.isOk()) {
@@ -392,10 +484,10 @@ Status FolderCopier::copyBatch(const std::vector<const access::MessageMeta*>& ba
         progress_.onMessage(bytes, true);
       } else if (res->second.inBatch && res->second.status.code() != Errc::kThrottled) {
         outcomes.push_back(failedRecord(*meta, res->second.status));
-        singleRetry_.push_back(meta);
+        singleRetry_.push_back(listed);
       } else if (res->second.status.code() == Errc::kKeywordRefused && !dropKeywords_) {
         outcomes.push_back(failedRecord(*meta, res->second.status));
-        keywordRetry_.push_back(meta);
+        keywordRetry_.push_back(listed);
       } else if (res->second.status.code() == Errc::kThrottled) {
         // Not this message's fault: record it as worth retrying, and stop to wait.
         outcomes.push_back(failedRecord(*meta, res->second.status));
@@ -407,9 +499,10 @@ Status FolderCopier::copyBatch(const std::vector<const access::MessageMeta*>& ba
         progress_.onMessage(0, false);
       }
       records_[meta->uid] = outcomes.back();
-    } else if (fetched.isOk() && drained.isOk() && !streamer.delivered_.count(meta->uid)) {
-      // The source listed it but did not deliver it: expunged meanwhile (or a phantom UID
-      // as iCloud shows). Remember it so it is not asked for again.
+      streamer.results_.erase(res);
+    } else if (batch.fetched.isOk() && !streamer.delivered_.count(meta->uid)) {
+      // The source answered this batch's FETCH without this message: expunged meanwhile (or
+      // a phantom UID as iCloud shows). Remember it so it is not asked for again.
       MessageRecord r = failedRecord(*meta, Status(Errc::kNotFound, ErrorClass::kSource,
                                                    "the source no longer has this message"));
       r.errorCode = "vanished";
@@ -419,10 +512,7 @@ Status FolderCopier::copyBatch(const std::vector<const access::MessageMeta*>& ba
       progress_.onMessage(0, true);
     }
   }
-  MF_RETURN_IF_ERROR(store_.saveMessages(options_.mailboxKey, sourceName_, outcomes));
-  if (!fetched) return fetched;
-  if (!drained) return drained;
-  return throttled;
+  return store_.saveMessages(options_.mailboxKey, sourceName_, outcomes);
 }
 
 }  // namespace mf::sync

@@ -2,7 +2,8 @@
 //
 // Steps: quick up-to-date check (STATUS vs. the saved UIDVALIDITY/UIDNEXT), listing from
 // the saved watermark, recovery of pending intents, UIDVALIDITY re-match, then batches:
-// record intents -> stream bodies into pipelined appends -> record outcomes.
+// record intents -> stream bodies into pipelined appends -> record outcomes, the next batch
+// streaming while the destination still saves the one before.
 #pragma once
 
 #include <map>
@@ -42,7 +43,22 @@ class FolderCopier {
   Status rematchAfterUidValidityChange(uint32_t oldValidity, uint32_t newValidity,
                                        FolderReport& report);
   Status recoverPendingIntents(FolderReport& report);
-  Status copyBatch(const std::vector<const access::MessageMeta*>& batch, FolderReport& report);
+  class AppendStreamer;
+  // A recorded batch whose bodies were requested: its intents are in the store, its outcomes
+  // not yet.
+  struct InFlightBatch {
+    std::vector<const access::MessageMeta*> messages;
+    Status fetched;  // how the source's FETCH of this batch ended
+  };
+  // Copies `messages` in recorded batches (intent, bodies, outcome), pipelined. Returns the
+  // first error, or the destination's request to slow down, after recording every outcome.
+  Status copyMessages(const std::vector<const access::MessageMeta*>& messages,
+                      FolderReport& report);
+  // Records the outcome of each message of `batch` (or leaves it kPending when no answer
+  // came). Returns the store's error; the destination's throttling answer, if it gave one,
+  // goes to `throttled` unless that already holds one.
+  Status settleBatch(const InFlightBatch& batch, AppendStreamer& streamer, FolderReport& report,
+                     Status& throttled);
   std::vector<std::string> acceptedFlags(const access::MessageMeta& meta) const;
   bool retryable(const store::MessageRecord& record) const;
 

@@ -44,6 +44,32 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
     if (rec.state == MessageState::kPending) floor = std::min(floor, std::max<uint32_t>(rec.destinationUid, 1));
     if (rec.state == MessageState::kCopied && rec.destinationUid) claimed.insert(rec.destinationUid);
   }
+  // Intents are written before the body is read, so they carry no Message-ID (the listing
+  // leaves it out; see FolderCopier::prepare): ask the source for those of the pending ones.
+  uint32_t firstPending = UINT32_MAX;
+  for (const auto& [uid, rec] : records_) {
+    if (rec.state == MessageState::kPending && rec.messageId.empty()) {
+      firstPending = std::min(firstPending, uid);
+    }
+  }
+  std::set<uint32_t> goneFromSource;  // pending, unidentified, and no longer on the source
+  if (firstPending != UINT32_MAX) {
+    MF_ASSIGN_OR_RETURN(auto sourceMetas, source_.listMessages(firstPending));
+    std::set<uint32_t> present;
+    for (const auto& meta : sourceMetas) {
+      present.insert(meta.uid);
+      auto it = records_.find(meta.uid);
+      if (it != records_.end() && it->second.state == MessageState::kPending) {
+        it->second.messageId = meta.messageId;
+      }
+    }
+    // Such a record cannot be identified: it must not claim a copy that belongs to another.
+    for (const auto& [uid, rec] : records_) {
+      if (rec.state == MessageState::kPending && uid >= firstPending && !present.count(uid)) {
+        goneFromSource.insert(uid);
+      }
+    }
+  }
   MF_ASSIGN_OR_RETURN(auto landed, destinationReader_.listMessages(floor));
   // destinationReader_ is the destination connection: listing does not change the selected
   // folder, so appends can go on afterwards.
@@ -51,7 +77,7 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   std::vector<MessageRecord> updates;
   size_t recovered = 0, requeued = 0;
   for (auto& [uid, rec] : records_) {
-    if (rec.state != MessageState::kPending) continue;
+    if (rec.state != MessageState::kPending || goneFromSource.count(uid)) continue;
     // Appends on one connection land in the order sent (= source UID order), so scan the
     // unclaimed destination messages forward, in order.
     size_t probe = next;

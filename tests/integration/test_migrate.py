@@ -5,6 +5,7 @@ import glob
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 import unittest
@@ -49,6 +50,23 @@ class SlashToSlash(ServerTestCase):
         self.assertIn("Entwürfe alt", names)
         self.assertIn("日本語\u3000フォルダ", names)
         self.assertIn("Work/Projects/2024", names)
+        self.assertStateHoldsMessageIds(m)
+
+    def assertStateHoldsMessageIds(self, manifest):
+        """The listing leaves Message-IDs out and the copy reads them from the streamed
+        header: every copied record must still hold its message's exact Message-ID (the
+        UIDVALIDITY re-match and crash recovery depend on it)."""
+        expected = {(e["folder"], e["uid"]): e["message_id"] or ""
+                    for e in manifest["messages"] if not e["deleted"]}
+        with sqlite3.connect(self.state) as db:
+            rows = db.execute("SELECT source_folder, source_uid, message_id FROM messages "
+                              "WHERE state = 1").fetchall()
+        self.assertEqual(len(rows), len(expected))
+        wrong = [(f, u, mid, expected.get((f, u))) for f, u, mid in rows
+                 if expected.get((f, u)) != mid]
+        self.assertEqual(wrong, [])
+        self.assertTrue(any(mid == "" for mid in expected.values()))  # some have none
+        self.assertTrue(any(mid != "" for mid in expected.values()))
 
     def test_2_rerun_copies_nothing(self):
         summary = self.migrate_json(self.src, self.dst, self.state)

@@ -430,11 +430,25 @@ Result<access::FolderStatus> ImapAccount::openForRead(const access::Folder& fold
 }
 
 Result<std::vector<access::MessageMeta>> ImapAccount::listMessages(uint32_t minUid) {
+  return fetchMetas(minUid, /*withMessageId=*/true);
+}
+
+Result<std::vector<access::MessageMeta>> ImapAccount::listMessagesWithoutMessageId(
+    uint32_t minUid) {
+  return fetchMetas(minUid, /*withMessageId=*/false);
+}
+
+Result<std::vector<access::MessageMeta>> ImapAccount::fetchMetas(uint32_t minUid,
+                                                                 bool withMessageId) {
   if (minUid == 0) minUid = 1;
   MF_RETURN_IF_ERROR(keepSessionUsable(1));
   CommandBuilder cmd(conn_->nextTag(), "UID FETCH");
   cmd.raw(std::to_string(minUid) + ":*");
-  cmd.raw("(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
+  // Without the header field the server answers from its index; with it, most servers open
+  // (or at least look up the cached header of) every message.
+  cmd.raw(withMessageId
+              ? "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
+              : "(UID FLAGS INTERNALDATE RFC822.SIZE)");
   // By UID, merged: a server may also send FETCH responses of its own (a flag change by
   // another session, RFC 3501 7.4.2), with or without the UID, before or after ours.
   std::map<uint32_t, access::MessageMeta> metas;

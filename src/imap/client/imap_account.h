@@ -63,6 +63,7 @@ class ImapAccount : public access::MailAccount {
   Result<access::FolderStatus> folderStatus(const access::Folder& folder) override;
   Result<access::FolderStatus> openForRead(const access::Folder& folder) override;
   Result<std::vector<access::MessageMeta>> listMessages(uint32_t minUid) override;
+  Result<std::vector<access::MessageMeta>> listMessagesWithoutMessageId(uint32_t minUid) override;
   Status fetchBodies(const std::vector<uint32_t>& uids, access::BodyConsumer& consumer) override;
   std::string describe() const override;
 
@@ -110,6 +111,7 @@ class ImapAccount : public access::MailAccount {
   access::Folder folderFromWire(const std::string& wireName, char delimiter) const;
   Result<access::FolderStatus> openFolder(const access::Folder& folder, bool readOnly,
                                           access::DestinationFolderInfo* info);
+  Result<std::vector<access::MessageMeta>> fetchMetas(uint32_t minUid, bool withMessageId);
 
   std::unique_ptr<Connection> conn_;
   std::string prefix_;      // personal namespace prefix, e.g. "INBOX." or ""
