@@ -188,6 +188,19 @@ Result<std::unique_ptr<imap::ImapAccount>> Ends::reopenDestination() const {
   return imap::ImapAccount::open(to.account);
 }
 
+namespace {
+// Whether COMPRESS=DEFLATE is on is worth one line: it changes what the link and both CPUs do.
+void noteCompression(Ends& ends, const ResolvedSide& side, const imap::Connection& conn) {
+  if (!conn.compressed()) return;
+  Notice n{"compression", side.what(),
+           std::string(side.what()) + ": compressed with COMPRESS=DEFLATE (RFC 4978; --compress no "
+                                      "turns it off)",
+           ""};
+  printNotice(n);
+  ends.notices.push_back(std::move(n));
+}
+}  // namespace
+
 bool openEnds(Ends& ends, const EndpointOptions& options, int& exitCode) {
   if (options.insecure) {
     std::fprintf(stderr, "mailferry: warning: TLS certificates are NOT verified (--insecure)\n");
@@ -221,6 +234,7 @@ bool openEnds(Ends& ends, const EndpointOptions& options, int& exitCode) {
     if (!opened) return opened.status();
     greeting = (*opened)->connection().greeting();
     capabilities = capabilityList((*opened)->connection());
+    noteCompression(ends, ends.from, (*opened)->connection());
     ends.source = std::move(opened).value();
     return Status::ok();
   };
@@ -239,6 +253,7 @@ bool openEnds(Ends& ends, const EndpointOptions& options, int& exitCode) {
   auto openDestination = [&](const imap::AccountOptions& options) -> Status {
     auto opened = imap::ImapAccount::open(options);
     if (!opened) return opened.status();
+    noteCompression(ends, ends.to, (*opened)->connection());
     ends.destination = std::move(opened).value();
     return Status::ok();
   };

@@ -160,6 +160,16 @@ Status Connection::send(const std::vector<CommandSegment>& segments,
   return Status::ok();
 }
 
+uint64_t Connection::plainBytesRead() const {
+  if (deflate_) return deflate_->plainBytesRead();
+  return bytesRead();
+}
+
+uint64_t Connection::plainBytesWritten() const {
+  if (deflate_) return deflate_->plainBytesWritten();
+  return stream_ ? stream_->bytesWritten() : 0;
+}
+
 Result<ParseEvent> Connection::readEvent() {
   for (;;) {
     ParseEvent ev = parser_.next(pending_);
@@ -213,6 +223,7 @@ Status Connection::statusFromTagged(const Response& tagged, std::string_view wha
 void Connection::abandon() {
   if (!stream_) return;
   stream_->close();
+  deflate_ = nullptr;
   stream_.reset();
 }
 
@@ -223,6 +234,7 @@ void Connection::logout() {
   CommandBuilder cmd(nextTag(), "LOGOUT");
   (void)execute(cmd);
   stream_->close();
+  deflate_ = nullptr;
   stream_.reset();
 }
 

@@ -9,7 +9,9 @@
 //   one (connection_login.cc says which and why), then checks that the session really is
 //   usable: a refusal, or a login "accepted" whose next command fails (Exchange's "User is
 //   authenticated but not connected"), is Errc::kAuth with the server's words and a remedy.
-//   LOGINDISABLED (RFC 3501 6.2.3) is respected. Secrets never reach a message.
+//   LOGINDISABLED (RFC 3501 6.2.3) is respected. Secrets never reach a message. With
+//   options.compress and a server offering COMPRESS=DEFLATE, compression starts right after
+//   the login (a server that then refuses it leaves the session uncompressed, not failed).
 // - execute() sends one command and reads to its tagged completion; untagged responses go
 //   to the handler (or are dropped). A tagged NO/BAD is returned as a Status carrying the
 //   server's text (kServerNo / kServerBad). A BYE or EOF is kClosed.
@@ -30,6 +32,7 @@
 #include "imap/client/login_format.h"
 #include "imap/wire/command_builder.h"
 #include "imap/wire/response_parser.h"
+#include "net/deflate_stream.h"
 #include "net/endpoint.h"
 #include "net/stream.h"
 
@@ -41,6 +44,8 @@ struct ConnectOptions {
   bool allowPlaintext = false;
   Timeouts timeouts;
   std::string forceMechanism;  // "" = choose; else a sasl::parseScheme() name ("CRAM-MD5")
+  // After login, turn on COMPRESS=DEFLATE (RFC 4978) if the server offers it.
+  bool compress = false;
 };
 
 // Who logs in, and with what. Exactly one of password, oauthToken, admin is normally used:
@@ -99,6 +104,11 @@ class Connection {
   // Turns a tagged NO/BAD into a Status with the server's words. `what` names the command.
   static Status statusFromTagged(const Response& tagged, std::string_view what);
 
+  // True once COMPRESS=DEFLATE is on; the byte counts before and after compression.
+  bool compressed() const { return deflate_ != nullptr; }
+  uint64_t plainBytesRead() const;
+  uint64_t plainBytesWritten() const;
+
   void logout();
   // Closes the socket without a word: for a session left in the middle of a command (an
   // unfinished APPEND literal would otherwise swallow our LOGOUT as message bytes).
@@ -125,6 +135,7 @@ class Connection {
   Status kerioMasterAuth(const LoginPlan& plan);
   Status groupWiseTrustedApp(const LoginPlan& plan);
   Status checkSession(const LoginPlan& plan);
+  Status startCompression();
   Status refused(const LoginPlan& plan, const Response& answer) const;
   Result<Response> executeSecret(CommandBuilder& command);  // wipes the command bytes
   std::string offeredMechanisms() const;
@@ -133,6 +144,7 @@ class Connection {
 
   ConnectOptions options_;
   std::unique_ptr<net::Stream> stream_;
+  net::DeflateStream* deflate_ = nullptr;  // stream_ itself, once COMPRESS is on
   ResponseParser parser_;
   std::vector<char> buffer_;
   std::string_view pending_;

@@ -32,6 +32,7 @@
 #include "base/base64.h"
 #include "imap/client/connection.h"
 #include "imap/client/sasl.h"
+#include "imap/client/server_errors.h"
 
 namespace mf::imap {
 namespace {
@@ -144,6 +145,29 @@ Status Connection::login(const Credentials& credentials) {
   MF_RETURN_IF_ERROR(runLogin(plan));
   MF_RETURN_IF_ERROR(checkSession(plan));
   loginDescription_ = plan.description + " with " + std::string(sasl::schemeName(plan.scheme));
+  if (options_.compress && hasCapability("COMPRESS=DEFLATE")) {
+    MF_RETURN_IF_ERROR(startCompression());
+  }
+  return Status::ok();
+}
+
+Status Connection::startCompression() {
+  CommandBuilder cmd(nextTag(), "COMPRESS");
+  cmd.atom("DEFLATE");
+  MF_ASSIGN_OR_RETURN(Response done, execute(cmd));
+  if (!done.isOk()) {
+    // E.g. [COMPRESSIONACTIVE] when TLS already compresses: carry on without it.
+    loginDescription_ += " (the server refused COMPRESS: " + serverWords(done) + ")";
+    return Status::ok();
+  }
+  // Everything the server sends after its OK is compressed, including any bytes already
+  // read into our buffer behind the OK: they go to the inflater first.
+  MF_ASSIGN_OR_RETURN(auto wrapped, net::wrapDeflate(std::move(stream_), pending_, /*level=*/1,
+                                                     options_.endpoint.hostPort()));
+  pending_ = {};
+  deflate_ = wrapped.get();
+  stream_ = std::move(wrapped);
+  loginDescription_ += ", compressed (COMPRESS=DEFLATE)";
   return Status::ok();
 }
 
