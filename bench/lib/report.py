@@ -22,7 +22,7 @@ SCENARIOS = [
     ("full", "Full migration"),
     ("noop", "No-op re-run (right after the full migration, same state)"),
     ("add1", "Re-run after adding new messages (1%)"),
-    ("parallel", "Mailboxes migrated in parallel (one process per mailbox, same servers)"),
+    ("parallel", "Mailboxes migrated in parallel (one process per mailbox, all from one source server to one destination server)"),
     ("big", "One mailbox holding one big message"),
 ]
 TOOL_NAMES = {"mailferry": "mailferry", "mailferry-b": "mailferry B (candidate)", "mbsync": "mbsync (isync)",
