@@ -40,13 +40,14 @@ struct MigrateOptions {
   uint64_t batchBytes = 64ull << 20;
   // Messages in flight (appended, not yet answered): two full MULTIAPPEND commands, so the
   // destination always has the next command queued while it saves one.
-  size_t appendWindow = 512;
+  size_t appendWindow = 1000;
   // Messages grouped per APPEND command where the destination has MULTIAPPEND (RFC 3502):
   // one command costs the server far less than one per message, and each command is one
-  // transaction for it, so bigger ones cost it less again (Dovecot: 64 -> 256 per command
-  // cut its CPU for the bench corpus by ~15%, docs/performance.md). All or nothing: a
-  // refused command's messages are sent again one by one.
-  size_t multiAppendMessages = 256;
+  // transaction for it, so bigger ones cost it less again (Dovecot: 64 -> 256 -> 500 per
+  // command each cut its CPU for the bench corpus, docs/performance.md). One recorded batch
+  // is then one command. All or nothing: a refused command's messages are sent again one by
+  // one.
+  size_t multiAppendMessages = 500;
   uint64_t multiAppendBytes = 32ull << 20;
   // After a crash the server may still be saving what the dead session had sent: recovery
   // waits until the destination folder's UIDNEXT has not moved for this long (at most
