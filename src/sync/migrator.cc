@@ -279,12 +279,19 @@ Result<MigrationReport> Migrator::run() {
   // settled here (work per folder, not per message) and never cost a worker connection.
   std::vector<FolderReport> results(plan.folders.size());
   std::vector<size_t> pending;
+  std::vector<uint64_t> newMessages(plan.folders.size(), 0);  // at most this many to copy
   uint64_t estimate = 0;
   for (size_t i = 0; i < plan.folders.size(); ++i) {
     const FolderMapping& m = plan.folders[i];
     auto st = first.source->folderStatus(m.source);
     if (st) estimate += st->messages;
     auto saved = store_->loadFolder(options_.mailboxKey, m.source.displayName());
+    newMessages[i] = st ? st->messages : kMessagesPerWorker;
+    if (st && saved && *saved && (*saved)->sourceUidValidity == st->uidValidity &&
+        st->uidNext >= (*saved)->sourceUidNext && st->uidNext != 0) {
+      // UIDs are handed out in ascending order: no more than this many arrived since.
+      newMessages[i] = std::min<uint64_t>(st->messages, st->uidNext - (*saved)->sourceUidNext);
+    }
     if (st && saved && *saved && !options_.dryRun && !options_.retryErrors &&
         m.existingDestination && FolderCopier::isUpToDate(**saved, *st, joinPath(m.destinationPath))) {
       FolderReport& r = results[i];
@@ -302,9 +309,17 @@ Result<MigrationReport> Migrator::run() {
   }
 
   // Workers take folders from a shared queue, each on its own connections; the store and the
-  // progress sink are shared through locking decorators while more than one runs.
-  const size_t workerCount =
-      std::max<size_t>(1, std::min(options_.parallelFolders, pending.size()));
+  // progress sink are shared through locking decorators while more than one runs. Biggest
+  // folders first, so no big one starts last and runs on alone. A worker costs both servers a
+  // login (and a session) before it copies anything: one per kMessagesPerWorker new messages,
+  // so a small increment runs on the first connections only.
+  std::stable_sort(pending.begin(), pending.end(),
+                   [&](size_t a, size_t b) { return newMessages[a] > newMessages[b]; });
+  uint64_t newTotal = 0;
+  for (size_t i : pending) newTotal += newMessages[i];
+  const size_t workerCount = std::max<size_t>(
+      1, std::min({options_.parallelFolders, pending.size(),
+                   static_cast<size_t>((newTotal + kMessagesPerWorker - 1) / kMessagesPerWorker)}));
   LockedStore lockedStore(baseStore_);
   LockedProgress lockedProgress(baseProgress_);
   if (workerCount > 1) {

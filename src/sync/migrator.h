@@ -60,12 +60,16 @@ struct MigrateOptions {
   // failed with its state intact, and a mailbox whose connections cannot be reopened
   // `retries` times in a row is given up.
   // Folders copied at the same time, each on its own pair of connections (a cap per host:
-  // every worker holds one source and one destination connection).
+  // every worker holds one source and one destination connection). Fewer when there is
+  // little to copy: one worker per kMessagesPerWorker new messages (migrator.cc).
   size_t parallelFolders = 4;
   uint32_t retries = 8;
   std::chrono::milliseconds retryBackoff{1000};
   std::chrono::milliseconds retryBackoffCap{60'000};
 };
+
+// New messages that make another parallel worker (two more logins) worth its cost.
+inline constexpr uint64_t kMessagesPerWorker = 1000;
 
 class Migrator {
  public:
