@@ -172,9 +172,9 @@ void EndpointOptions::addTo(CLI::App& app) {
   app.add_option("--timeout", timeoutSeconds, "seconds to wait for any server answer")
       ->check(CLI::PositiveNumber);
   app.add_option("--compress", compress,
-                 "COMPRESS=DEFLATE (RFC 4978) on IMAP connections whose server offers it: auto "
-                 "(default: for servers not on this machine), yes, no")
-      ->check(CLI::IsMember({"auto", "yes", "no"}));
+                 "yes: COMPRESS=DEFLATE (RFC 4978) on IMAP connections whose server offers it; "
+                 "pays on links slower than ~10 MB/s, costs CPU on both ends (default: no)")
+      ->check(CLI::IsMember({"yes", "no"}));
   app.add_option("--probe-ports", probePorts,
                  "when the given settings cannot connect, probe these ports (comma-separated; "
                  "each with TLS, STARTTLS and none) instead of the standard ones (993,143 / "
@@ -248,7 +248,7 @@ Result<ResolvedSide> EndpointOptions::resolve(const std::string& side, bool secr
   out.connect.tls.verify = !insecure;
   out.connect.tls.caFile = !s.caFile.empty() ? s.caFile : caFile;
   out.connect.allowPlaintext = allowPlaintext;
-  out.connect.compress = compress == "yes" || (compress == "auto" && !net::isLoopbackHost(endpoint.host));
+  out.connect.compress = compress == "yes";
   auto ms = Millis(static_cast<int64_t>(timeoutSeconds * 1000));
   out.connect.timeouts.read = ms;
   out.connect.timeouts.greeting = std::min(ms, out.connect.timeouts.greeting);

@@ -72,10 +72,10 @@ struct EndpointOptions {
   bool allowPlaintext = false;
   double timeoutSeconds = 120;
   std::string probePorts;  // --probe-ports: replaces the standard port list when probing
-  // --compress: COMPRESS=DEFLATE (RFC 4978) where the server offers it. "auto": only for
-  // servers that are not on this machine (loopback has no link to save, deflating only costs
-  // CPU); "yes": always; "no": never.
-  std::string compress = "auto";
+  // --compress yes|no: COMPRESS=DEFLATE (RFC 4978) where the server offers it. Off unless
+  // asked: deflating costs ~40 ms of CPU per MB on each side (client and server) here, so it
+  // pays only on links slower than ~10 MB/s (docs/performance.md, "COMPRESS").
+  std::string compress = "no";
 
   void addTo(CLI::App& app);
   // side is "from" or "to". Errc::kUsage (or kConfig for unreadable preset files) with a

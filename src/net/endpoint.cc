@@ -1,10 +1,6 @@
 #include "net/endpoint.h"
 
-#include <arpa/inet.h>
-
 #include <cctype>
-#include <cstring>
-#include <string>
 #include <string_view>
 
 #include "base/checked_number.h"
@@ -211,31 +207,6 @@ const char* securityName(Security security) {
       return "none";
   }
   return "unknown";
-}
-
-bool isLoopbackHost(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  std::string lower;
-  for (char c : host) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  constexpr std::string_view kSuffix = ".localhost";
-  if (lower == "localhost" ||
-      (lower.size() > kSuffix.size() && lower.compare(lower.size() - kSuffix.size(),
-                                                      kSuffix.size(), kSuffix) == 0)) {
-    return true;
-  }
-  unsigned char v4[4];
-  if (inet_pton(AF_INET, lower.c_str(), v4) == 1) return v4[0] == 127;
-  unsigned char v6[16];
-  if (inet_pton(AF_INET6, lower.c_str(), v6) == 1) {
-    static const unsigned char kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    static const unsigned char kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(v6, kLoopback, 16) == 0) return true;
-    return std::memcmp(v6, kMappedPrefix, 12) == 0 && v6[12] == 127;
-  }
-  return false;
 }
 
 }  // namespace mf::net

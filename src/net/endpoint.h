@@ -32,9 +32,4 @@ Result<Endpoint> parseEndpointUrl(const std::string& url);
 
 const char* securityName(Security security);
 
-// True if `host` (a name or an IPv4/IPv6 literal, brackets allowed) is this machine's
-// loopback: "localhost" (and names under .localhost, RFC 6761), 127.0.0.0/8, ::1 and
-// ::ffff:127.x.y.z. Decided from the text alone, without resolving.
-bool isLoopbackHost(std::string_view host);
-
 }  // namespace mf::net

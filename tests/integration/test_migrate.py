@@ -178,7 +178,7 @@ class Compressed(ServerTestCase):
         again = self.migrate_json(self.src, self.dst, state, ["--compress", "yes"])
         self.assertEqual(again["copied"], 0)
 
-    def test_auto_leaves_loopback_uncompressed(self):
+    def test_uncompressed_unless_asked(self):
         # A dry run connects like a real one and changes nothing.
         state = os.path.join(self.run_dir, "state-auto.db")
         summary = self.migrate_json(self.src, self.dst, state, ["--dry-run"])
