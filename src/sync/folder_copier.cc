@@ -122,15 +122,11 @@ class FolderCopier::AppendStreamer : public access::BodyConsumer {
   static constexpr size_t kHeaderKeepMax = 64 * 1024;
 
   void keepHeader(std::string_view chunk) {
-    const size_t before = header_.size();
-    header_.append(chunk.substr(0, std::min(chunk.size(), kHeaderKeepMax - before)));
-    // Look for the empty line only in what is new (and the 3 bytes before it).
-    size_t from = before >= 3 ? before - 3 : 0;
-    std::string_view h(header_);
-    if (h.find("\n\r\n", from) != std::string_view::npos ||
-        h.find("\n\n", from) != std::string_view::npos || header_.size() >= kHeaderKeepMax) {
-      headerComplete_ = true;
-    }
+    header_.append(chunk.substr(0, std::min(chunk.size(), kHeaderKeepMax - header_.size())));
+    // Complete once the empty line ending the header is in, with bytes after it (a header
+    // block as long as all we hold may still be cut short).
+    headerComplete_ = header_.size() >= kHeaderKeepMax ||
+                      message::headerBlockLength(header_) < header_.size();
   }
 
   access::MailDestination& destination_;
@@ -457,15 +453,12 @@ Status FolderCopier::settleBatch(const InFlightBatch& batch, AppendStreamer& str
                                  FolderReport& report, Status& throttled) {
   // Messages without an answer stay kPending: the next run resolves them.
   std::vector<MessageRecord> outcomes;
-  for (const auto* listed : batch.messages) {
+  for (const auto* meta : batch.messages) {
     // The listing left the Message-ID out; the streamed header gave it.
-    access::MessageMeta withId;
-    const access::MessageMeta* meta = listed;
-    if (auto id = streamer.messageIds_.find(listed->uid); id != streamer.messageIds_.end()) {
-      withId = *listed;
-      withId.messageId = std::move(id->second);
+    std::string messageId = meta->messageId;
+    if (auto id = streamer.messageIds_.find(meta->uid); id != streamer.messageIds_.end()) {
+      messageId = std::move(id->second);
       streamer.messageIds_.erase(id);
-      meta = &withId;
     }
     auto res = streamer.results_.find(meta->uid);
     if (res != streamer.results_.end()) {
@@ -475,7 +468,6 @@ Status FolderCopier::settleBatch(const InFlightBatch& batch, AppendStreamer& str
         r.state = MessageState::kCopied;
         r.destinationUid = res->second.uid;
         r.size = meta->size;
-        r.messageId = meta->messageId;
         outcomes.push_back(r);
         ++report.copied;
         uint64_t bytes = streamer.delivered_[meta->uid];
@@ -484,10 +476,10 @@ Status FolderCopier::settleBatch(const InFlightBatch& batch, AppendStreamer& str
         progress_.onMessage(bytes, true);
       } else if (res->second.inBatch && res->second.status.code() != Errc::kThrottled) {
         outcomes.push_back(failedRecord(*meta, res->second.status));
-        singleRetry_.push_back(listed);
+        singleRetry_.push_back(meta);
       } else if (res->second.status.code() == Errc::kKeywordRefused && !dropKeywords_) {
         outcomes.push_back(failedRecord(*meta, res->second.status));
-        keywordRetry_.push_back(listed);
+        keywordRetry_.push_back(meta);
       } else if (res->second.status.code() == Errc::kThrottled) {
         // Not this message's fault: record it as worth retrying, and stop to wait.
         outcomes.push_back(failedRecord(*meta, res->second.status));
@@ -498,6 +490,7 @@ Status FolderCopier::settleBatch(const InFlightBatch& batch, AppendStreamer& str
         ++report.failed;
         progress_.onMessage(0, false);
       }
+      outcomes.back().messageId = std::move(messageId);
       records_[meta->uid] = outcomes.back();
       streamer.results_.erase(res);
     } else if (batch.fetched.isOk() && !streamer.delivered_.count(meta->uid)) {
