@@ -160,16 +160,6 @@ Status Connection::send(const std::vector<CommandSegment>& segments,
   return Status::ok();
 }
 
-uint64_t Connection::plainBytesRead() const {
-  if (deflate_) return deflate_->plainBytesRead();
-  return bytesRead();
-}
-
-uint64_t Connection::plainBytesWritten() const {
-  if (deflate_) return deflate_->plainBytesWritten();
-  return stream_ ? stream_->bytesWritten() : 0;
-}
-
 Result<ParseEvent> Connection::readEvent() {
   for (;;) {
     ParseEvent ev = parser_.next(pending_);

@@ -104,10 +104,8 @@ class Connection {
   // Turns a tagged NO/BAD into a Status with the server's words. `what` names the command.
   static Status statusFromTagged(const Response& tagged, std::string_view what);
 
-  // True once COMPRESS=DEFLATE is on; the byte counts before and after compression.
+  // True once COMPRESS=DEFLATE is on.
   bool compressed() const { return deflate_ != nullptr; }
-  uint64_t plainBytesRead() const;
-  uint64_t plainBytesWritten() const;
 
   void logout();
   // Closes the socket without a word: for a session left in the middle of a command (an
