@@ -5,10 +5,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/connect.h"
+#include "cli/connection_slots.h"
 #include "cli/exit_codes.h"
 #include "cli/folder_options.h"
 #include "cli/notice.h"
@@ -139,7 +141,10 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--parallel", args->parallel,
                   "folders copied at the same time, each over its own connection to each "
-                  "server (default 4; lower it for servers with a connection limit)")
+                  "server (default 4; lower it for servers with a connection limit). The "
+                  "mailferry runs of this machine share them per server: a run started while "
+                  "others use the same server begins with fewer (at least one) and adds more "
+                  "as those finish")
       ->check(CLI::Range(1, 64));
   cmd->add_option("--retries", args->retries,
                   "reconnect attempts per folder after a dropped connection, timeout or "
@@ -190,6 +195,24 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
       ends->sourceUids =
           std::make_shared<sync::StoreUidAllocator>(*store, ends->mailboxKey, "INBOX");
     }
+    // Runs of this machine against the same servers share --parallel connections per
+    // server (cli/connection_slots.h). The first worker's share is claimed before
+    // connecting, so runs started together see each other before they add workers.
+    std::unique_ptr<ConnectionSlots> slots;
+    std::unique_ptr<sync::WorkerSlots::Lease> firstWorkerLease;
+    std::optional<Notice> unshared;
+    if (auto shared = ConnectionSlots::open(ends->from.account.connect.endpoint,
+                                            ends->to.account.connect.endpoint, args->parallel)) {
+      slots = std::move(shared).value();
+      firstWorkerLease = slots->tryClaim();  // none free: this worker runs all the same
+    } else {
+      unshared = Notice{"connections", "",
+                        "this run does not share its connections with other mailferry runs (" +
+                            shared.status().message() +
+                            "): each run opens up to --parallel of its own",
+                        ""};
+      printNotice(*unshared);
+    }
     if (!openEnds(*ends, args->endpoints, exitCode)) return exitCode;
 
     ProgressMode mode = ProgressMode::kNone;
@@ -231,6 +254,7 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
         static_cast<int64_t>(args->retryBackoffSeconds * 1000));
     options.batchBytes = static_cast<uint64_t>(args->batchMegabytes * 1e6);
     std::vector<Notice> notices = ends->notices;  // already printed
+    if (unshared) notices.push_back(*unshared);
     std::vector<Notice> presetNotices;
     applyPresetFolderRules(ends->from, ends->to, options.plan, presetNotices);
     applyPresetLimits(ends->from, ends->to, options, presetNotices);
@@ -254,7 +278,8 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
       MF_ASSIGN_OR_RETURN(auto account, ends->reopenDestination());
       return std::unique_ptr<access::MailAccount>(std::move(account));
     };
-    sync::Migrator migrator(openSource, openDestination, *store, options, lockedProgress);
+    sync::Migrator migrator(openSource, openDestination, *store, options, lockedProgress,
+                            slots.get());
     auto report = migrator.run();
     ends->onSourceNotice = nullptr;
     progress.reset();  // finish the bar before the summary

@@ -12,7 +12,7 @@
 namespace mf::cli {
 
 struct Notice {
-  std::string kind;  // "settings", "server", "preset", "source", "compression"
+  std::string kind;  // "settings", "server", "preset", "source", "compression", "connections"
   std::string side;  // "source", "destination", or "" for both
   std::string text;  // self-contained: "source: imaps://... failed (...); ..."
   std::string url;   // kind "settings": the URL to pass next time

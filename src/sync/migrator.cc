@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -65,14 +67,16 @@ bool isRetryable(const Status& s) {
 }
 
 Migrator::Migrator(access::SourceFactory openSource, access::AccountFactory openDestination,
-                   store::Store& store, MigrateOptions options, ProgressSink& progress)
+                   store::Store& store, MigrateOptions options, ProgressSink& progress,
+                   WorkerSlots* slots)
     : openSource_(std::move(openSource)),
       openDestination_(std::move(openDestination)),
       baseStore_(store),
       baseProgress_(progress),
       store_(&store),
       options_(std::move(options)),
-      progress_(&progress) {}
+      progress_(&progress),
+      slots_(slots) {}
 
 milliseconds Migrator::backoff(uint32_t attempt) const {
   milliseconds wait = options_.retryBackoff;
@@ -326,8 +330,43 @@ Result<MigrationReport> Migrator::run() {
     store_ = &lockedStore;
     progress_ = &lockedProgress;
   }
+  // Workers beyond the first start with a lease on the servers' shared connections (none
+  // needed without `slots_`); one that finds none now is tried again whenever a worker
+  // finishes a folder and folders are still waiting, so a run speeds up as others end.
   std::atomic<size_t> next{0};
-  auto work = [&](Worker& worker) {
+  std::mutex startMutex;
+  std::vector<std::thread> threads;
+  size_t startedWorkers = 1;
+  std::function<void(Worker&)> work;
+  // At the start: workers up to workerCount. Later (a worker between folders, about to take
+  // one of the waiting folders itself): one more only while the waiting folders hold another
+  // kMessagesPerWorker new messages for each worker then running, the same measure as at
+  // the start, so the tail of a run does not pay two logins for a few small folders.
+  auto startWorkers = [&](bool atStart) {
+    std::lock_guard lock(startMutex);
+    auto worthAnother = [&] {
+      if (atStart) return true;
+      uint64_t waitingMessages = 0;
+      size_t waitingFolders = 0;
+      for (size_t k = next.load(); k < pending.size(); ++k, ++waitingFolders) {
+        waitingMessages += newMessages[pending[k]];
+      }
+      return waitingFolders >= 2 && waitingMessages >= kMessagesPerWorker * (startedWorkers + 1);
+    };
+    while (startedWorkers < workerCount && worthAnother()) {
+      std::unique_ptr<WorkerSlots::Lease> lease;
+      if (slots_ && !(lease = slots_->tryClaim())) break;
+      Worker& worker = workers[startedWorkers++];
+      worker.lease = std::move(lease);
+      threads.emplace_back(work, std::ref(worker));
+      if (!atStart) {
+        progress_->onNotice("connections to these servers freed up: now copying " +
+                            std::to_string(startedWorkers) + " folders at a time");
+      }
+    }
+    return startedWorkers;
+  };
+  work = [&](Worker& worker) {
     for (size_t k; (k = next++) < pending.size();) {
       const size_t i = pending[k];
       const FolderMapping& mapping = plan.folders[i];
@@ -339,13 +378,32 @@ Result<MigrationReport> Migrator::run() {
         continue;
       }
       results[i] = migrateFolderWithRetries(worker, mapping);
+      if (slots_ && !gaveUp_) startWorkers(/*atStart=*/false);
     }
+    // Nothing left for this worker: its connections and its lease go back to the servers
+    // and to the other runs.
+    worker.source.reset();
+    worker.destination.reset();
+    worker.lease.reset();
   };
   workers.resize(workerCount);
-  std::vector<std::thread> threads;
-  for (size_t w = 1; w < workerCount; ++w) threads.emplace_back(work, std::ref(workers[w]));
+  if (size_t now = startWorkers(/*atStart=*/true); now < workerCount) {
+    report.notices.push_back(
+        "other mailferry runs on this machine are using the connections to these servers: "
+        "copying " + std::to_string(now) + " of " + std::to_string(workerCount) +
+        " folders at a time for now, more as they finish");
+    progress_->onNotice(report.notices.back());
+  }
   work(workers[0]);
-  for (auto& t : threads) t.join();
+  for (;;) {
+    std::vector<std::thread> running;
+    {
+      std::lock_guard lock(startMutex);
+      running.swap(threads);
+    }
+    if (running.empty()) break;
+    for (auto& t : running) t.join();
+  }
   store_ = &baseStore_;
   progress_ = &baseProgress_;
   report.folders = std::move(results);

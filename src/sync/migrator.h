@@ -26,6 +26,7 @@
 #include "store/state_store.h"
 #include "sync/folder_plan.h"
 #include "sync/report.h"
+#include "sync/worker_slots.h"
 
 namespace mf::sync {
 
@@ -75,8 +76,14 @@ class Migrator {
  public:
   // The factories open connections; they are called once at the start and again after
   // every drop. (The CLI hands out its already-open connections on the first call.)
+  // With `slots`, workers beyond the first start only with a lease from it (shared with
+  // other runs of this machine), and more start later, at folder boundaries, as leases free
+  // up. The first worker always runs: its lease is the caller's, claimed as early as it can
+  // (before connecting), so runs started together count each other before adding workers.
+  // Without `slots`, every worker the plan asks for starts at once.
   Migrator(access::SourceFactory openSource, access::AccountFactory openDestination,
-           store::Store& store, MigrateOptions options, ProgressSink& progress);
+           store::Store& store, MigrateOptions options, ProgressSink& progress,
+           WorkerSlots* slots = nullptr);
 
   // Runs the whole mailbox. Errors of single messages and folders are in the report; a
   // non-OK result means the run could not start (no connection, or listing folders failed).
@@ -87,6 +94,7 @@ class Migrator {
   struct Worker {
     std::unique_ptr<access::MailSource> source;
     std::unique_ptr<access::MailAccount> destination;
+    std::unique_ptr<WorkerSlots::Lease> lease;  // its share of the servers' connections
   };
   Status connect(Worker& worker);
   Status reconnectWithBackoff(Worker& worker, uint32_t& failures);
@@ -104,6 +112,7 @@ class Migrator {
   store::Store* store_;      // baseStore_, or a locked wrapper while workers run in parallel
   MigrateOptions options_;
   ProgressSink* progress_;   // likewise
+  WorkerSlots* slots_;       // may be null: no sharing
   std::atomic<bool> gaveUp_{false};  // connections cannot be reopened: stop taking folders
 };
 

@@ -1,0 +1,166 @@
+"""Runs of mailferry on one machine share --parallel connections per server (real Dovecot).
+
+`mailferry migrate` claims one slot of each server's pool per folder worker: lock files
+"<imap|pop3>-<host>-<port>.<n>" in $XDG_RUNTIME_DIR/mailferry held with flock(2)
+(cli/connection_slots.h). This test plays "the other runs" by holding those locks itself, and
+counts what reaches the servers in Dovecot's own log (one imap-login "Login:" line per
+connection):
+- nobody else: the run starts every worker its plan asks for (3 folders of 1,000 messages:
+  3 connections to each server), and leaves every slot free when it ends;
+- every slot held throughout: the run copies one folder at a time on one connection per
+  server, says so, and still copies everything exactly;
+- slots freed while it runs: it starts another worker at the next folder boundary and says so;
+- a runtime directory it cannot trust (mode 0777): it says it runs unshared and opens its
+  workers as before.
+Every migration is checked with the independent oracle (tests/corpus/dump.py --verify).
+"""
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+from mftest import MAILFERRY, ServerTestCase
+
+FOLDERS, PER_FOLDER = 3, 1000  # 3 workers: one per 1,000 new messages (sync/migrator.h)
+
+
+class SharedConnections(ServerTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+        cls.dst = cls.start_server("dst", "slash")
+        cls.manifest = None
+
+    def setUp(self):
+        if SharedConnections.manifest is None:
+            SharedConnections.manifest = self.seed(self.src, "simple",
+                                                   extra=["--count", str(FOLDERS * PER_FOLDER)])
+        self.runtime = tempfile.mkdtemp(prefix="mf-xdg-", dir=self.run_dir)
+        self.slot_dir = os.path.join(self.runtime, "mailferry")
+        os.mkdir(self.slot_dir, 0o700)
+        self.held = []
+
+    def tearDown(self):
+        self.release()
+        shutil.rmtree(self.runtime, ignore_errors=True)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def pool(self, server):
+        return "imap-127.0.0.1-%d" % server.info["imaps_port"]
+
+    def hold_all(self, slots=4):
+        """Holds every slot of both servers' pools, as other runs would."""
+        for server in (self.src, self.dst):
+            for n in range(slots):
+                f = open(os.path.join(self.slot_dir, "%s.%d" % (self.pool(server), n)), "a+")
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.held.append(f)
+
+    def release(self):
+        for f in self.held:
+            f.close()  # closing drops the flock
+        self.held = []
+
+    def logins(self, server, user):
+        with open(server.info["log"], errors="replace") as f:
+            return len(re.findall(r"imap-login: (?:Info: )?Login: user=<%s>," % re.escape(user),
+                                  f.read()))
+
+    def start(self, dst_user, args=()):
+        env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime,
+                   MAILFERRY_FROM_PASSWORD=self.src.password("alice"),
+                   MAILFERRY_TO_PASSWORD=self.dst.password(dst_user))
+        state = os.path.join(self.runtime, "state-%s.db" % dst_user)
+        argv = [MAILFERRY, "migrate", "--from", self.src.url("alice"), "--to",
+                self.dst.url(dst_user), "--from-ca-file", self.src.ca_file, "--to-ca-file",
+                self.dst.ca_file, "--state", state, "--json"] + list(args)
+        return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True)
+
+    def finish(self, proc, on_event=None):
+        """Reads the JSON events as they come; returns (summary, events, stderr)."""
+        events = []
+        for line in proc.stdout:
+            if not line.startswith("{"):
+                continue
+            event = json.loads(line)
+            events.append(event)
+            if on_event:
+                on_event(event)
+        stderr = proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
+        self.assertEqual(proc.wait(timeout=300), 0, stderr[-3000:])
+        summary = [e for e in events if e.get("event") == "summary"]
+        self.assertEqual(len(summary), 1, events)
+        self.assertEqual(summary[0]["copied"], FOLDERS * PER_FOLDER, summary[0])
+        self.assertCountsAddUp(summary[0])
+        return summary[0], events, stderr
+
+    def migrate(self, dst_user, on_event=None, args=()):
+        before = (self.logins(self.src, "alice"), self.logins(self.dst, dst_user))
+        summary, events, stderr = self.finish(self.start(dst_user, args), on_event)
+        connections = (self.logins(self.src, "alice") - before[0],
+                       self.logins(self.dst, dst_user) - before[1])
+        res = self.oracle_verify(self.dst, self.manifest, user=dst_user)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        return summary, events, stderr, connections
+
+    def notices(self, events):
+        return [e["text"] for e in events if e.get("event") == "notice"]
+
+    def assertAllSlotsFree(self):
+        for server in (self.src, self.dst):
+            for n in range(4):
+                path = os.path.join(self.slot_dir, "%s.%d" % (self.pool(server), n))
+                if os.path.exists(path):
+                    with open(path, "a+") as f:
+                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises when held
+
+    # -- tests ------------------------------------------------------------------------------
+
+    def test_alone_a_run_opens_every_worker_and_frees_its_slots(self):
+        summary, events, _, connections = self.migrate("alice")
+        self.assertEqual(connections, (FOLDERS, FOLDERS))
+        self.assertFalse([n for n in summary["notices"] if "mailferry runs" in n], summary)
+        self.assertAllSlotsFree()
+
+    def test_slots_held_by_other_runs_leave_one_worker(self):
+        self.hold_all()
+        summary, events, _, connections = self.migrate("bob")
+        self.assertEqual(connections, (1, 1))
+        said = [n for n in summary["notices"] if "other mailferry runs on this machine" in n]
+        self.assertEqual(len(said), 1, summary["notices"])
+        self.assertIn("copying 1 of %d folders at a time" % FOLDERS, said[0])
+        self.assertFalse([n for n in self.notices(events) if "freed up" in n])
+
+    def test_slots_freed_meanwhile_add_a_worker_at_the_next_folder(self):
+        self.hold_all()
+
+        def on_event(event):
+            # Said once the run has started its workers: the next folder boundary finds the
+            # slots free (the first folder alone takes far longer than this reaction).
+            if event.get("event") == "notice" and "copying 1 of" in event.get("text", ""):
+                self.release()
+
+        summary, events, _, connections = self.migrate("carol", on_event)
+        self.assertEqual(connections, (2, 2))
+        self.assertIn("connections to these servers freed up: now copying 2 folders at a time",
+                      self.notices(events))
+
+    def test_an_open_runtime_directory_is_not_trusted(self):
+        os.chmod(self.slot_dir, 0o777)
+        summary, events, stderr, connections = self.migrate("dave")
+        self.assertEqual(connections, (FOLDERS, FOLDERS))
+        said = [n for n in summary["notices"] if "does not share its connections" in n]
+        self.assertEqual(len(said), 1, summary["notices"])
+        self.assertIn("must belong to this user with mode 0700", said[0])
+        self.assertIn("does not share its connections", stderr)
+        connection_notices = [e for e in events if e.get("kind") == "connections"]
+        self.assertEqual(len(connection_notices), 1, events)
