@@ -24,6 +24,11 @@ class CrashingStore : public Store {
                                                   const std::string& folder) override {
     return inner_->loadMessages(key, folder);
   }
+  Result<std::vector<MessageRecord>> loadMessagesToResume(const std::string& key,
+                                                          const std::string& folder,
+                                                          uint32_t fromUid) override {
+    return inner_->loadMessagesToResume(key, folder, fromUid);
+  }
   Status saveMessages(const std::string& key, const std::string& folder,
                       const std::vector<MessageRecord>& records) override {
     return afterWrite(inner_->saveMessages(key, folder, records));

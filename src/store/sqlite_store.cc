@@ -43,6 +43,15 @@ constexpr const char* kLoadMessagesSql =
     "error_text FROM messages WHERE mailbox_key = ?1 AND source_folder = ?2 "
     "ORDER BY source_uid";
 
+// The records a resuming run needs (Store::loadMessagesToResume): a range of the primary key
+// from ?3 on, and below it only what is not copied (state 1); SQLite skips those rows without
+// materializing them, so an unchanged history costs a scan of integers, not a record each.
+constexpr const char* kLoadMessagesToResumeSql =
+    "SELECT source_uid, state, destination_uid, size, message_id, error_code, error_class, "
+    "error_text FROM messages WHERE mailbox_key = ?1 AND source_folder = ?2 "
+    "AND (source_uid >= ?3 OR state <> 1) ORDER BY source_uid";
+static_assert(static_cast<int>(MessageState::kCopied) == 1, "kLoadMessagesToResumeSql");
+
 // An upsert rather than INSERT OR REPLACE: REPLACE deletes and reinserts the row, which would
 // fire delete side effects (foreign keys, triggers) added by a later schema.
 constexpr const char* kUpsertMessageSql =
@@ -103,6 +112,8 @@ class SqliteStore final : public Store {
     MF_ASSIGN_OR_RETURN(loadFolder_, conn_->prepare(kLoadFolderSql, "preparing loadFolder"));
     MF_ASSIGN_OR_RETURN(saveFolder_, conn_->prepare(kSaveFolderSql, "preparing saveFolder"));
     MF_ASSIGN_OR_RETURN(loadMessages_, conn_->prepare(kLoadMessagesSql, "preparing loadMessages"));
+    MF_ASSIGN_OR_RETURN(loadMessagesToResume_,
+                        conn_->prepare(kLoadMessagesToResumeSql, "preparing loadMessages"));
     MF_ASSIGN_OR_RETURN(upsertMessage_,
                         conn_->prepare(kUpsertMessageSql, "preparing saveMessages"));
     MF_ASSIGN_OR_RETURN(deleteMessages_,
@@ -162,6 +173,23 @@ class SqliteStore final : public Store {
     Statement::Scope scope(s);
     MF_RETURN_IF_ERROR(s.bindText(1, mailboxKey, kWhat));
     MF_RETURN_IF_ERROR(s.bindText(2, sourceFolder, kWhat));
+    return readRecords(s, kWhat);
+  }
+
+  Result<std::vector<MessageRecord>> loadMessagesToResume(const std::string& mailboxKey,
+                                                          const std::string& sourceFolder,
+                                                          uint32_t fromUid) override {
+    constexpr std::string_view kWhat = "loading messages";
+    Statement& s = *loadMessagesToResume_;
+    Statement::Scope scope(s);
+    MF_RETURN_IF_ERROR(s.bindText(1, mailboxKey, kWhat));
+    MF_RETURN_IF_ERROR(s.bindText(2, sourceFolder, kWhat));
+    MF_RETURN_IF_ERROR(s.bindInt64(3, fromUid, kWhat));
+    return readRecords(s, kWhat);
+  }
+
+  // The rows of a statement selecting the columns of kLoadMessagesSql.
+  Result<std::vector<MessageRecord>> readRecords(Statement& s, std::string_view kWhat) {
     std::vector<MessageRecord> records;
     for (;;) {
       MF_ASSIGN_OR_RETURN(bool row, s.step(kWhat));
@@ -319,6 +347,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<Statement> loadFolder_;
   std::unique_ptr<Statement> saveFolder_;
   std::unique_ptr<Statement> loadMessages_;
+  std::unique_ptr<Statement> loadMessagesToResume_;
   std::unique_ptr<Statement> upsertMessage_;
   std::unique_ptr<Statement> deleteMessages_;
   std::unique_ptr<Statement> lookupSourceUid_;

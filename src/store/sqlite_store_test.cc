@@ -137,6 +137,37 @@ TEST_F(SqliteStoreTest, MessagesRoundTripOrderedByUid) {
   EXPECT_TRUE(store->saveMessages("k", "INBOX", {}).isOk());
 }
 
+TEST_F(SqliteStoreTest, LoadToResumeSkipsCopiedHistoryBelowTheWatermark) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  MessageRecord pending;
+  pending.sourceUid = 3;
+  pending.destinationUid = 40;
+  pending.size = 12;
+  MessageRecord failed;
+  failed.sourceUid = 5;
+  failed.state = MessageState::kFailed;
+  failed.errorCode = "too_big";
+  std::vector<MessageRecord> in = {copied(1, 10, 100), copied(2, 11, 100), pending, failed,
+                                   copied(7, 12, 100), copied(8, 13, 100)};
+  ASSERT_TRUE(store->saveMessages("k", "INBOX", in).isOk());
+  ASSERT_TRUE(store->saveMessages("k", "Other", {copied(9, 1, 1)}).isOk());
+  ASSERT_TRUE(store->saveMessages("other key", "INBOX", {copied(9, 1, 1)}).isOk());
+
+  auto resumed = store->loadMessagesToResume("k", "INBOX", 7);
+  ASSERT_TRUE(resumed.isOk()) << resumed.status().message();
+  std::vector<MessageRecord> expected = {pending, failed, copied(7, 12, 100),
+                                         copied(8, 13, 100)};
+  EXPECT_EQ(*resumed, expected);
+  // From UID 1 (or 0): everything, like loadMessages.
+  auto all = store->loadMessagesToResume("k", "INBOX", 0);
+  ASSERT_TRUE(all.isOk());
+  EXPECT_EQ(*all, *store->loadMessages("k", "INBOX"));
+  auto beyond = store->loadMessagesToResume("k", "INBOX", kMaxU32);
+  ASSERT_TRUE(beyond.isOk());
+  EXPECT_EQ(*beyond, (std::vector<MessageRecord>{pending, failed}));
+}
+
 TEST_F(SqliteStoreTest, SaveMessagesUpserts) {
   auto store = open();
   ASSERT_TRUE(store);

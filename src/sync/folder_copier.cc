@@ -177,7 +177,7 @@ bool FolderCopier::isUpToDate(const store::FolderPairState& saved,
 }
 
 FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folder& destinationFolder,
-                               bool resuming) {
+                               bool resuming, const access::FolderStatus* plannedStatus) {
   const auto started = std::chrono::steady_clock::now();
   FolderReport report;
   report.source = mapping.source.displayName();
@@ -199,7 +199,7 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
     if (s.retryAfter()) report.retryAfterMs = s.retryAfter()->count();
   };
 
-  Status prepared = prepare(mapping, report);
+  Status prepared = prepare(mapping, report, plannedStatus);
   if (!prepared) fail(prepared);
 
   if (prepared && !report.upToDate) {
@@ -330,9 +330,15 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
   return report;
 }
 
-Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report) {
+Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
+                             const access::FolderStatus* plannedStatus) {
   MF_ASSIGN_OR_RETURN(saved_, store_.loadFolder(options_.mailboxKey, sourceName_));
-  MF_ASSIGN_OR_RETURN(access::FolderStatus quick, source_.folderStatus(mapping.source));
+  access::FolderStatus quick;
+  if (plannedStatus) {
+    quick = *plannedStatus;
+  } else {
+    MF_ASSIGN_OR_RETURN(quick, source_.folderStatus(mapping.source));
+  }
   // Work per folder, not per message, when nothing is new (SPEC.md 5).
   if (!options_.retryErrors && saved_ && mapping.existingDestination &&
       isUpToDate(*saved_, quick, report.destination)) {
@@ -341,11 +347,47 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report)
   }
   if (options_.dryRun && !mapping.existingDestination) report.willCreate = true;
 
+  // The destination folder is selected on its own connection while the source folder is
+  // opened and listed and the records are read: the two servers answer at the same time
+  // instead of one after the other (a round trip or two per folder, which is most of what a
+  // small increment spread over many folders costs). Nothing else touches the destination
+  // connection until `selected` is read.
+  std::future<Result<access::DestinationFolderInfo>> selected;
+  if (!options_.dryRun) {
+    selected = std::async(std::launch::async,
+                          [this] { return destination_.openForAppend(destinationFolder_); });
+  }
+  auto awaitSelected = [&]() -> Status {
+    if (!selected.valid()) return Status::ok();
+    auto info = selected.get();
+    if (!info) return info.status();
+    destinationInfo_ = std::move(info).value();
+    return Status::ok();
+  };
+
   MF_ASSIGN_OR_RETURN(sourceStatus_, source_.openForRead(mapping.source));
-  MF_ASSIGN_OR_RETURN(auto records, store_.loadMessages(options_.mailboxKey, sourceName_));
+  // Resuming from the watermark needs the records from it on and the unsettled ones below
+  // (a re-run reads its increment, not the folder's history). Recovery of pending intents
+  // rewrites the folder's records, and a UIDVALIDITY change or --retry-errors looks at all of
+  // them: those load everything.
+  const bool resumable = saved_ && saved_->sourceUidValidity == sourceStatus_.uidValidity &&
+                         !options_.retryErrors;
+  MF_ASSIGN_OR_RETURN(auto records,
+                      resumable ? store_.loadMessagesToResume(options_.mailboxKey, sourceName_,
+                                                              saved_->sourceUidNext)
+                                : store_.loadMessages(options_.mailboxKey, sourceName_));
+  if (resumable && std::any_of(records.begin(), records.end(), [](const MessageRecord& r) {
+        return r.state == MessageState::kPending;
+      })) {
+    MF_ASSIGN_OR_RETURN(records, store_.loadMessages(options_.mailboxKey, sourceName_));
+  }
   for (auto& r : records) records_[r.sourceUid] = std::move(r);
 
+  bool reselect = false;
   if (saved_ && saved_->sourceUidValidity != sourceStatus_.uidValidity) {
+    // The re-match reads the destination folder too (read-only): select it again after.
+    MF_RETURN_IF_ERROR(awaitSelected());
+    reselect = true;
     MF_RETURN_IF_ERROR(rematchAfterUidValidityChange(saved_->sourceUidValidity,
                                                      sourceStatus_.uidValidity, report));
   } else {
@@ -365,7 +407,10 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report)
   }
   if (options_.dryRun) return Status::ok();
 
-  MF_ASSIGN_OR_RETURN(destinationInfo_, destination_.openForAppend(destinationFolder_));
+  MF_RETURN_IF_ERROR(awaitSelected());
+  if (reselect) {
+    MF_ASSIGN_OR_RETURN(destinationInfo_, destination_.openForAppend(destinationFolder_));
+  }
   destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
   destinationUidFloor_ = destinationInfo_.status.uidNext;
   bool anyPending = std::any_of(records_.begin(), records_.end(), [](const auto& kv) {

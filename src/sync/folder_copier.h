@@ -6,6 +6,7 @@
 // streaming while the destination still saves the one before.
 #pragma once
 
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -32,14 +33,17 @@ class FolderCopier {
 
   // `destinationFolder` must exist already unless options.dryRun. `resuming`: this run
   // already worked on the folder over a connection that dropped, so messages found to have
-  // landed then count as copied by this run.
+  // landed then count as copied by this run. `plannedStatus`: the source folder's STATUS the
+  // caller took moments ago (the migrator's plan), used for the up-to-date check instead of
+  // asking again.
   FolderReport run(const FolderMapping& mapping, const access::Folder& destinationFolder,
-                   bool resuming = false);
+                   bool resuming = false, const access::FolderStatus* plannedStatus = nullptr);
 
  private:
   using RecordMap = std::map<uint32_t, store::MessageRecord>;
 
-  Status prepare(const FolderMapping& mapping, FolderReport& report);
+  Status prepare(const FolderMapping& mapping, FolderReport& report,
+                 const access::FolderStatus* plannedStatus);
   Status rematchAfterUidValidityChange(uint32_t oldValidity, uint32_t newValidity,
                                        FolderReport& report);
   Status recoverPendingIntents(FolderReport& report);

@@ -28,6 +28,12 @@ class LockedStore : public store::Store {
     std::lock_guard lock(mutex_);
     return inner_.loadMessages(key, folder);
   }
+  Result<std::vector<store::MessageRecord>> loadMessagesToResume(const std::string& key,
+                                                                 const std::string& folder,
+                                                                 uint32_t fromUid) override {
+    std::lock_guard lock(mutex_);
+    return inner_.loadMessagesToResume(key, folder, fromUid);
+  }
   Status saveMessages(const std::string& key, const std::string& folder,
                       const std::vector<store::MessageRecord>& records) override {
     std::lock_guard lock(mutex_);

@@ -114,7 +114,8 @@ Status Migrator::reconnectWithBackoff(Worker& worker, uint32_t& failures) {
   }
 }
 
-FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping) {
+FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping,
+                                               const access::FolderStatus* plannedStatus) {
   FolderReport total;
   bool first = true;
   std::optional<access::Folder> created;  // made by an earlier attempt of this run
@@ -160,7 +161,9 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
                           options_, *progress_);
       FolderMapping actual = mapping;
       if (!options_.dryRun) actual.destinationPath = destinationFolder.path;
-      FolderReport copied = copier.run(actual, destinationFolder, /*resuming=*/!first);
+      // The plan's STATUS serves the first attempt; a retry asks again.
+      FolderReport copied = copier.run(actual, destinationFolder, /*resuming=*/!first,
+                                       first ? plannedStatus : nullptr);
       copied.notes.insert(copied.notes.end(), report.notes.begin(), report.notes.end());
       report = std::move(copied);
     } else {
@@ -284,10 +287,12 @@ Result<MigrationReport> Migrator::run() {
   std::vector<FolderReport> results(plan.folders.size());
   std::vector<size_t> pending;
   std::vector<uint64_t> newMessages(plan.folders.size(), 0);  // at most this many to copy
+  std::vector<std::optional<access::FolderStatus>> plannedStatus(plan.folders.size());
   uint64_t estimate = 0;
   for (size_t i = 0; i < plan.folders.size(); ++i) {
     const FolderMapping& m = plan.folders[i];
     auto st = first.source->folderStatus(m.source);
+    if (st) plannedStatus[i] = *st;
     if (st) estimate += st->messages;
     auto saved = store_->loadFolder(options_.mailboxKey, m.source.displayName());
     newMessages[i] = st ? st->messages : kMessagesPerWorker;
@@ -377,7 +382,8 @@ Result<MigrationReport> Migrator::run() {
         progress_->onFolderDone(results[i]);
         continue;
       }
-      results[i] = migrateFolderWithRetries(worker, mapping);
+      results[i] = migrateFolderWithRetries(
+          worker, mapping, plannedStatus[i] ? &*plannedStatus[i] : nullptr);
       if (slots_ && !gaveUp_) startWorkers(/*atStart=*/false);
     }
     // Nothing left for this worker: its connections and its lease go back to the servers

@@ -98,7 +98,8 @@ class Migrator {
   };
   Status connect(Worker& worker);
   Status reconnectWithBackoff(Worker& worker, uint32_t& failures);
-  FolderReport migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping);
+  FolderReport migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping,
+                                        const access::FolderStatus* plannedStatus);
   Result<access::Folder> createDestinationFolder(Worker& worker, const FolderMapping& mapping,
                                                  std::vector<std::string>& notes);
   std::chrono::milliseconds backoff(uint32_t attempt) const;
