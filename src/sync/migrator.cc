@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -90,13 +91,26 @@ void Migrator::wait(milliseconds how_long, const std::string& why) {
 }
 
 Status Migrator::connect(Worker& worker) {
-  if (!worker.source) {
-    MF_ASSIGN_OR_RETURN(worker.source, openSource_());
+  // Both missing (a new worker, or a reconnect): the two logins run at the same time.
+  std::future<Result<std::unique_ptr<access::MailAccount>>> destination;
+  if (!worker.source && !worker.destination) {
+    destination = std::async(std::launch::async, [this] { return openDestination_(); });
   }
-  if (!worker.destination) {
+  Status status;
+  if (!worker.source) {
+    auto opened = openSource_();
+    if (opened) worker.source = std::move(opened).value();
+    else status = opened.status();
+  }
+  if (destination.valid()) {
+    auto opened = destination.get();
+    if (opened) worker.destination = std::move(opened).value();
+    else if (status) status = opened.status();
+  }
+  if (status && !worker.destination) {
     MF_ASSIGN_OR_RETURN(worker.destination, openDestination_());
   }
-  return Status::ok();
+  return status;
 }
 
 Status Migrator::reconnectWithBackoff(Worker& worker, uint32_t& failures) {
