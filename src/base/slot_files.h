@@ -26,6 +26,7 @@ namespace mf {
 
 class SlotLease {
  public:
+  SlotLease() = default;  // holds nothing
   SlotLease(int fd, size_t index) : fd_(fd), index_(index) {}
   SlotLease(SlotLease&& other) noexcept : fd_(other.fd_), index_(other.index_) { other.fd_ = -1; }
   SlotLease& operator=(SlotLease&& other) noexcept;
@@ -34,10 +35,11 @@ class SlotLease {
   ~SlotLease();
 
   size_t index() const { return index_; }
+  bool held() const { return fd_ >= 0; }
 
  private:
-  int fd_;
-  size_t index_;
+  int fd_ = -1;
+  size_t index_ = 0;
 };
 
 Result<std::optional<SlotLease>> tryClaimSlot(const std::string& directory, const std::string& name,
