@@ -17,6 +17,7 @@
 // - bytesRead()/bytesWritten() count the bytes on the wire (the inner stream's);
 //   plainBytesRead()/plainBytesWritten() the bytes before compression, for the compression
 //   ratio.
+// Fuzzed by deflate_stream_fuzz.cc (corrupt, truncated and split input; round trips).
 // Limits: one inflate step produces at most one read buffer's worth; memory is the zlib state
 // (~300 KB for both directions at the level used) plus two 64 KB buffers, whatever the traffic.
 #pragma once
