@@ -46,6 +46,9 @@ struct MessageMeta {
   std::string internalDate;        // IMAP date-time "17-Jul-1996 02:44:25 -0700"
   uint64_t size = 0;               // RFC822.SIZE as reported (may differ from the bytes)
   std::string messageId;           // Message-ID header value (trimmed), empty if none
+  // The source has no date for this message (POP3, no readable Received or Date header):
+  // internalDate is the time it was listed, so it differs from one listing to the next.
+  bool dateAssumed = false;
 
   bool hasFlag(std::string_view flag) const;  // case-insensitive
 };

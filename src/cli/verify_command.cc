@@ -86,7 +86,8 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
                            {"destination_messages", f.destinationMessages},
                            {"missing", f.missing}, {"extra", f.extra},
                            {"flag_differences", f.flagDifferences},
-                           {"date_differences", f.dateDifferences}, {"error", f.error},
+                           {"date_differences", f.dateDifferences},
+                           {"source_undated", f.sourceUndated}, {"error", f.error},
                            {"identical", f.identical()}});
       }
       nlohmann::json out = {{"deep", report->deep}, {"identical", report->identical()},
@@ -107,6 +108,12 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
         printList("extra", f.extra);
         printList("flags", f.flagDifferences);
         printList("date", f.dateDifferences);
+        if (f.sourceUndated > 0) {
+          std::printf("    note: %llu message(s) have no date on the source (no Received or Date "
+                      "header): their internal date was set when they were copied, so it is not "
+                      "compared\n",
+                      static_cast<unsigned long long>(f.sourceUndated));
+        }
         if (!f.error.empty()) std::printf("    error: %s\n", f.error.c_str());
       }
       for (const auto& n : notices) std::printf("notice: %s\n", n.c_str());

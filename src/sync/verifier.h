@@ -4,7 +4,8 @@
 // Matching: by default messages are paired by (Message-ID, size); with deep, by the SHA-256
 // of the full content (every byte of both sides is fetched). Paired messages must carry the
 // same flags and keywords (\Recent ignored; \Deleted ignored unless includeDeleted) and the
-// same internal date (compared as instants). Unpaired source messages are "missing",
+// same internal date (compared as instants), unless the source has no date for the message
+// (a POP3 message without Received or Date: counted in sourceUndated instead). Unpaired source messages are "missing",
 // unpaired destination messages "extra". Source messages flagged \Deleted are not expected
 // on the destination unless includeDeleted.
 #pragma once
@@ -32,6 +33,9 @@ struct FolderVerification {
   std::vector<std::string> extra;
   std::vector<std::string> flagDifferences;
   std::vector<std::string> dateDifferences;
+  // Paired messages whose source has no date (MessageMeta::dateAssumed): their internal
+  // dates are not compared; not a difference.
+  uint64_t sourceUndated = 0;
   std::string error;
 
   bool identical() const {

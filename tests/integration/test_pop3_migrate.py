@@ -16,6 +16,7 @@ import poplib
 import re
 import ssl
 import subprocess
+import time
 
 from mftest import MAILFERRY, ServerTestCase
 
@@ -180,6 +181,20 @@ class Pop3Migrate(ServerTestCase):
         self.assertTrue(any("internal date is set to now" in n for n in summary["notices"]),
                         summary["notices"])
         self.assertIn("internal date is set to now", res.stderr)
+        # verify lists the source again, a second later: its "now" is not the copy's, and
+        # such a date is counted apart, not reported as a difference.
+        time.sleep(1.1)
+        res = self.run_mf("verify", self.pop3_url("dave"), "dave", ["--deep", "--json"],
+                          src_user="dave")
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        report = json.loads(res.stdout.splitlines()[-1])
+        self.assertTrue(report["identical"], report)
+        self.assertEqual(report["folders"][0]["source_undated"], 1, report)
+        self.assertEqual(report["folders"][0]["date_differences"], [], report)
+        res = self.run_mf("verify", self.pop3_url("dave"), "dave", ["--deep"], src_user="dave")
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("1 message(s) have no date on the source", res.stdout)
+        self.assertIn("Result: identical", res.stdout)
 
     def test_usage_errors(self):
         # --pop3-folder with an IMAP source is refused with what to write instead.

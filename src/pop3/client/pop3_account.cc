@@ -478,6 +478,7 @@ Result<std::vector<access::MessageMeta>> Pop3Account::listMessages(uint32_t minU
     meta.internalDate = m->internalDate;
     meta.size = m->listSize;
     meta.messageId = m->messageId;
+    meta.dateAssumed = m->dateSource == message::DateSource::kNow;
     metas.push_back(std::move(meta));
   }
   return metas;
