@@ -91,9 +91,10 @@ void Migrator::wait(milliseconds how_long, const std::string& why) {
 }
 
 Status Migrator::connect(Worker& worker) {
-  // Both missing (a new worker, or a reconnect): the two logins run at the same time.
+  // The destination logs in on its own thread while the source does: a new or reconnecting
+  // worker waits for one login, not two in a row.
   std::future<Result<std::unique_ptr<access::MailAccount>>> destination;
-  if (!worker.source && !worker.destination) {
+  if (!worker.destination) {
     destination = std::async(std::launch::async, [this] { return openDestination_(); });
   }
   Status status;
@@ -106,9 +107,6 @@ Status Migrator::connect(Worker& worker) {
     auto opened = destination.get();
     if (opened) worker.destination = std::move(opened).value();
     else if (status) status = opened.status();
-  }
-  if (status && !worker.destination) {
-    MF_ASSIGN_OR_RETURN(worker.destination, openDestination_());
   }
   return status;
 }
@@ -306,8 +304,10 @@ Result<MigrationReport> Migrator::run() {
   for (size_t i = 0; i < plan.folders.size(); ++i) {
     const FolderMapping& m = plan.folders[i];
     auto st = first.source->folderStatus(m.source);
-    if (st) plannedStatus[i] = *st;
-    if (st) estimate += st->messages;
+    if (st) {
+      plannedStatus[i] = *st;
+      estimate += st->messages;
+    }
     auto saved = store_->loadFolder(options_.mailboxKey, m.source.displayName());
     newMessages[i] = st ? st->messages : kMessagesPerWorker;
     if (st && saved && *saved && (*saved)->sourceUidValidity == st->uidValidity &&

@@ -66,12 +66,11 @@ void compareFolder(const std::vector<access::MessageMeta>& src,
                                     ", destination UID " + std::to_string(d.uid) + " has " +
                                     joinFlags(df));
     }
-    auto sd = message::parseImapDateTime(s.internalDate);
-    auto dd = message::parseImapDateTime(d.internalDate);
     if (s.dateAssumed) {
       // "Now" at this listing against "now" at the copy: nothing to compare.
       ++out.sourceUndated;
-    } else if (sd != dd) {
+    } else if (message::parseImapDateTime(s.internalDate) !=
+               message::parseImapDateTime(d.internalDate)) {
       out.dateDifferences.push_back(describe(s) + ": destination UID " + std::to_string(d.uid) +
                                     " has internal date " + d.internalDate);
     }
