@@ -73,28 +73,33 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   MF_ASSIGN_OR_RETURN(auto landed, destinationReader_.listMessages(floor));
   // destinationReader_ is the destination connection: listing does not change the selected
   // folder, so appends can go on afterwards.
-  size_t next = 0;
+  // The unclaimed destination messages by (size, Message-ID), each list in UID order.
+  // Appends of one connection land in the order sent, but a big folder may have been copied
+  // over several connections at once (folder_shares.h), whose appends interleave: so each
+  // pending record takes the lowest unclaimed match at or above its own UID floor, not the
+  // next one after the previous record's. Copies that match several records (same size and
+  // Message-ID) are interchangeable; each is claimed once.
+  std::map<std::pair<uint64_t, std::string>, std::vector<uint32_t>> unclaimed;
+  for (const auto& d : landed) {
+    if (!claimed.count(d.uid)) unclaimed[{d.size, d.messageId}].push_back(d.uid);
+  }
+  for (auto& [key, uids] : unclaimed) std::sort(uids.begin(), uids.end());
   std::vector<MessageRecord> updates;
   size_t recovered = 0, requeued = 0;
   for (auto& [uid, rec] : records_) {
     if (rec.state != MessageState::kPending || goneFromSource.count(uid)) continue;
-    // Appends on one connection land in the order sent (= source UID order), so scan the
-    // unclaimed destination messages forward, in order.
-    size_t probe = next;
+    auto candidates = unclaimed.find({rec.size, rec.messageId});
+    std::vector<uint32_t>::iterator match;
     bool found = false;
-    for (; probe < landed.size(); ++probe) {
-      const auto& d = landed[probe];
-      if (d.uid < rec.destinationUid || claimed.count(d.uid)) continue;
-      if (d.size == rec.size && d.messageId == rec.messageId) {
-        found = true;
-        break;
-      }
+    if (candidates != unclaimed.end()) {
+      auto& uids = candidates->second;
+      match = std::lower_bound(uids.begin(), uids.end(), std::max<uint32_t>(rec.destinationUid, 1));
+      found = match != uids.end();
     }
     if (found) {
       rec.state = MessageState::kCopied;
-      rec.destinationUid = landed[probe].uid;
-      claimed.insert(rec.destinationUid);
-      next = probe + 1;
+      rec.destinationUid = *match;
+      candidates->second.erase(match);
       ++recovered;
       recovered_.insert(uid);
       updates.push_back(rec);
