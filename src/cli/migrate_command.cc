@@ -39,6 +39,7 @@ struct MigrateArgs {
   uint32_t retries = 8;
   double retryBackoffSeconds = 1;
   size_t parallel = 4;
+  bool inOrder = false;
   size_t batchMessages = 500;
   double batchMegabytes = 64;
 };
@@ -146,6 +147,10 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
                   "others use the same server begins with fewer (at least one) and adds more "
                   "as those finish")
       ->check(CLI::Range(1, 64));
+  cmd->add_flag("--in-order", args->inOrder,
+                "copy each folder over one connection, so the destination numbers its messages "
+                "in the source's order. By default a connection with no folder left takes over "
+                "part of a big folder, and the parts' messages are numbered interleaved");
   cmd->add_option("--retries", args->retries,
                   "reconnect attempts per folder after a dropped connection, timeout or "
                   "throttling, before the folder is reported failed (default 8)");
@@ -248,6 +253,8 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     options.batchMessages = args->batchMessages;
     options.retries = args->retries;
     options.parallelFolders = args->parallel;
+    // A POP3 maildrop takes one session at a time (RFC 1939 locks it).
+    options.splitFolders = !args->inOrder && !ends->from.isPop3();
     options.retryErrors = args->retryErrors;
     options.maxMessageBytes = static_cast<uint64_t>(args->maxMessageMegabytes * 1e6);
     options.retryBackoff = std::chrono::milliseconds(

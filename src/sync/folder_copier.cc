@@ -177,13 +177,15 @@ bool FolderCopier::isUpToDate(const store::FolderPairState& saved,
 }
 
 FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folder& destinationFolder,
-                               bool resuming, const access::FolderStatus* plannedStatus) {
+                               bool resuming, const access::FolderStatus* plannedStatus,
+                               ShareBoard::Ticket* shareTicket) {
   const auto started = std::chrono::steady_clock::now();
   FolderReport report;
   report.source = mapping.source.displayName();
   report.destination = joinPath(mapping.destinationPath);
   report.notes = mapping.notes;
   sourceName_ = report.source;
+  sourceFolder_ = mapping.source;
   destinationFolder_ = destinationFolder;
   records_.clear();
   metas_.clear();
@@ -270,28 +272,7 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
     report.plannedBytes = bytes;
     if (!options_.dryRun) {
       progress_.onFolderStart(report.source, report.destination, toCopy.size(), bytes);
-      Status batchStatus = copyMessages(toCopy, report);
-      if (batchStatus && !singleRetry_.empty()) {
-        // A MULTIAPPEND is all or nothing: one refused message refuses its whole batch.
-        // Send those messages again one per command, so each lands or fails on its own.
-        std::vector<const access::MessageMeta*> again;
-        again.swap(singleRetry_);
-        destination_.setAppendBatching(1, 0);
-        batchStatus = copyMessages(again, report);
-        destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
-      }
-      if (batchStatus && !keywordRetry_.empty()) {
-        // Zimbra and others announce \* yet refuse some keywords: copy those messages again
-        // with their system flags only, and say so.
-        std::vector<const access::MessageMeta*> again;
-        again.swap(keywordRetry_);
-        dropKeywords_ = true;
-        batchStatus = copyMessages(again, report);
-        dropKeywords_ = false;
-        report.notes.push_back(std::to_string(again.size()) +
-                               " message(s) copied without their keywords: the destination "
-                               "refused them");
-      }
+      Status batchStatus = copyFolder(toCopy, bytes, report, shareTicket);
       if (!batchStatus) {
         fail(batchStatus);
         // Messages never attempted are neither copied nor failed: count them as failed for
@@ -420,8 +401,121 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   return Status::ok();
 }
 
+Status FolderCopier::copyFolder(const std::vector<const access::MessageMeta*>& toCopy,
+                                uint64_t bytes, FolderReport& report,
+                                ShareBoard::Ticket* shareTicket) {
+  if (!shareTicket || !worthSplitting(toCopy.size(), bytes)) {
+    return copyWithSecondPasses(
+        [&toCopy, i = size_t{0}](size_t maxCount, uint64_t maxBytes) mutable {
+          return takeBatchFrom(toCopy, i, toCopy.size(), maxCount, maxBytes);
+        },
+        report);
+  }
+  // A big folder: idle workers of the run may take over parts of it (folder_shares.h).
+  FolderShares::Target target{sourceFolder_, destinationFolder_, sourceName_,
+                              sourceStatus_.uidValidity, destinationInfo_.status.uidValidity};
+  auto shares = std::make_shared<FolderShares>(std::move(target), toCopy);
+  shareTicket->publish(shares);
+  Status status = copyWithSecondPasses(
+      [&shares](size_t maxCount, uint64_t maxBytes) {
+        return shares->takeBatch(0, maxCount, maxBytes);
+      },
+      report);
+  shareTicket->withdraw(shares);
+  std::vector<ShareOutcome> outcomes = shares->close();
+  for (ShareOutcome& part : outcomes) {
+    report.copied += part.report.copied;
+    report.bytes += part.report.bytes;
+    report.failed += part.report.failed;
+    report.skippedVanished += part.report.skippedVanished;
+    for (auto& f : part.report.failures) report.failures.push_back(std::move(f));
+    for (auto& n : part.report.notes) report.notes.push_back(std::move(n));
+    for (auto& r : part.records) records_[r.sourceUid] = std::move(r);
+    if (status.isOk() && !part.status.isOk()) status = part.status;
+  }
+  if (!outcomes.empty()) {
+    report.notes.push_back("copied over " + std::to_string(outcomes.size() + 1) +
+                           " connections at once (split by UID range)");
+  }
+  return status;
+}
+
+ShareOutcome FolderCopier::copyShare(FolderShares& shares, size_t range) {
+  const FolderShares::Target& target = shares.target();
+  ShareOutcome outcome;
+  outcome.report.source = target.sourceName;
+  sourceName_ = target.sourceName;
+  destinationFolder_ = target.destination;
+  records_.clear();
+  keywordRetry_.clear();
+  singleRetry_.clear();
+  dropKeywords_ = false;
+  outcome.status = [&]() -> Status {
+    // Both folders open at once: the two round trips are all a part costs before copying.
+    auto selected = std::async(std::launch::async,
+                               [this] { return destination_.openForAppend(destinationFolder_); });
+    auto opened = source_.openForRead(target.source);
+    auto info = selected.get();
+    MF_RETURN_IF_ERROR(opened.status());
+    MF_RETURN_IF_ERROR(info.status());
+    sourceStatus_ = std::move(opened).value();
+    destinationInfo_ = std::move(info).value();
+    if (sourceStatus_.uidValidity != target.sourceUidValidity ||
+        destinationInfo_.status.uidValidity != target.destinationUidValidity) {
+      // The copier's run ends with this error and its retry re-matches from scratch.
+      return Status(Errc::kProtocol, ErrorClass::kRetry,
+                    "folder '" + target.sourceName +
+                        "' changed its UIDVALIDITY while it was being copied");
+    }
+    destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
+    destinationUidFloor_ = destinationInfo_.status.uidNext;
+    return copyWithSecondPasses(
+        [&shares, range](size_t maxCount, uint64_t maxBytes) {
+          return shares.takeBatch(range, maxCount, maxBytes);
+        },
+        outcome.report);
+  }();
+  for (auto& [uid, record] : records_) outcome.records.push_back(std::move(record));
+  records_.clear();
+  return outcome;
+}
+
+Status FolderCopier::copyWithSecondPasses(const BatchSource& next, FolderReport& report) {
+  Status status = copyMessages(next, report);
+  if (status && !singleRetry_.empty()) {
+    // A MULTIAPPEND is all or nothing: one refused message refuses its whole batch.
+    // Send those messages again one per command, so each lands or fails on its own.
+    std::vector<const access::MessageMeta*> again;
+    again.swap(singleRetry_);
+    destination_.setAppendBatching(1, 0);
+    status = copyMessages(again, report);
+    destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
+  }
+  if (status && !keywordRetry_.empty()) {
+    // Zimbra and others announce \* yet refuse some keywords: copy those messages again
+    // with their system flags only, and say so.
+    std::vector<const access::MessageMeta*> again;
+    again.swap(keywordRetry_);
+    dropKeywords_ = true;
+    status = copyMessages(again, report);
+    dropKeywords_ = false;
+    report.notes.push_back(std::to_string(again.size()) +
+                           " message(s) copied without their keywords: the destination "
+                           "refused them");
+  }
+  return status;
+}
+
 Status FolderCopier::copyMessages(const std::vector<const access::MessageMeta*>& messages,
                                   FolderReport& report) {
+  return copyMessages(
+      [&messages, i = size_t{0}](size_t maxCount, uint64_t maxBytes) mutable {
+        return takeBatchFrom(messages, i, messages.size(), maxCount, maxBytes);
+      },
+      report);
+}
+
+Status FolderCopier::copyMessages(const BatchSource& nextBatch, FolderReport& report) {
   // Recorded batches are pipelined: batch k+1's intents are written and its bodies streamed
   // while the destination is still saving batch k's last appends, and batch k's outcomes are
   // written once its answers are in. Waiting for every answer before asking the source for
@@ -445,14 +539,10 @@ Status FolderCopier::copyMessages(const std::vector<const access::MessageMeta*>&
     return Status::ok();
   };
 
-  for (size_t i = 0; i < messages.size() && status.isOk() && throttled.isOk();) {
+  while (status.isOk() && throttled.isOk()) {
     InFlightBatch batch;
-    uint64_t batchBytes = 0;
-    while (i < messages.size() && batch.messages.size() < options_.batchMessages &&
-           (batch.messages.empty() || batchBytes + messages[i]->size <= options_.batchBytes)) {
-      batchBytes += messages[i]->size;
-      batch.messages.push_back(messages[i++]);
-    }
+    batch.messages = nextBatch(options_.batchMessages, options_.batchBytes);
+    if (batch.messages.empty()) break;
     // 1. Intent, durable before anything of this batch is sent.
     std::vector<MessageRecord> intents;
     std::vector<uint32_t> uids;

@@ -6,6 +6,7 @@
 // streaming while the destination still saves the one before.
 #pragma once
 
+#include <functional>
 #include <future>
 #include <map>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "access/mail_access.h"
 #include "store/state_store.h"
 #include "sync/folder_plan.h"
+#include "sync/folder_shares.h"
 #include "sync/migrator.h"
 #include "sync/report.h"
 
@@ -35,9 +37,16 @@ class FolderCopier {
   // already worked on the folder over a connection that dropped, so messages found to have
   // landed then count as copied by this run. `plannedStatus`: the source folder's STATUS the
   // caller took moments ago (the migrator's plan), used for the up-to-date check instead of
-  // asking again.
+  // asking again. `shareTicket`: where to offer parts of a big folder to idle workers of
+  // the run (folder_shares.h); run() returns only once every helper is done.
   FolderReport run(const FolderMapping& mapping, const access::Folder& destinationFolder,
-                   bool resuming = false, const access::FolderStatus* plannedStatus = nullptr);
+                   bool resuming = false, const access::FolderStatus* plannedStatus = nullptr,
+                   ShareBoard::Ticket* shareTicket = nullptr);
+
+  // Helper side: copies range `range` of another copier's folder on this copier's
+  // connections (opening the folder pair first). The caller hands the outcome to
+  // shares.finish().
+  ShareOutcome copyShare(FolderShares& shares, size_t range);
 
  private:
   using RecordMap = std::map<uint32_t, store::MessageRecord>;
@@ -54,10 +63,21 @@ class FolderCopier {
     std::vector<const access::MessageMeta*> messages;
     Status fetched;  // how the source's FETCH of this batch ended
   };
-  // Copies `messages` in recorded batches (intent, bodies, outcome), pipelined. Returns the
-  // first error, or the destination's request to slow down, after recording every outcome.
+  // The next batch to copy, at most (count, bytes); empty when there is none.
+  using BatchSource =
+      std::function<std::vector<const access::MessageMeta*>(size_t maxCount, uint64_t maxBytes)>;
+  // Copies the batches of `next` as recorded batches (intent, bodies, outcome), pipelined.
+  // Returns the first error, or the destination's request to slow down, after recording
+  // every outcome.
+  Status copyMessages(const BatchSource& next, FolderReport& report);
   Status copyMessages(const std::vector<const access::MessageMeta*>& messages,
                       FolderReport& report);
+  // copyMessages, then the second passes: messages refused inside a MULTIAPPEND one by one,
+  // those whose keywords were refused without them.
+  Status copyWithSecondPasses(const BatchSource& next, FolderReport& report);
+  // The main pass over `toCopy`, offering parts of it to helpers when it is big enough.
+  Status copyFolder(const std::vector<const access::MessageMeta*>& toCopy, uint64_t bytes,
+                    FolderReport& report, ShareBoard::Ticket* shareTicket);
   // Records the outcome of each message of `batch` (or leaves it kPending when no answer
   // came). Returns the store's error; the destination's throttling answer, if it gave one,
   // goes to `throttled` unless that already holds one.
@@ -75,6 +95,7 @@ class FolderCopier {
 
   // Per-run state of the folder being copied.
   std::string sourceName_;
+  access::Folder sourceFolder_;
   access::Folder destinationFolder_;
   std::optional<store::FolderPairState> saved_;
   access::FolderStatus sourceStatus_;

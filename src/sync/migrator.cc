@@ -127,7 +127,8 @@ Status Migrator::reconnectWithBackoff(Worker& worker, uint32_t& failures) {
 }
 
 FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping,
-                                               const access::FolderStatus* plannedStatus) {
+                                               const access::FolderStatus* plannedStatus,
+                                               ShareBoard::Ticket* shareTicket) {
   FolderReport total;
   bool first = true;
   std::optional<access::Folder> created;  // made by an earlier attempt of this run
@@ -175,7 +176,7 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
       if (!options_.dryRun) actual.destinationPath = destinationFolder.path;
       // The plan's STATUS serves the first attempt; a retry asks again.
       FolderReport copied = copier.run(actual, destinationFolder, /*resuming=*/!first,
-                                       first ? plannedStatus : nullptr);
+                                       first ? plannedStatus : nullptr, shareTicket);
       copied.notes.insert(copied.notes.end(), report.notes.begin(), report.notes.end());
       report = std::move(copied);
     } else {
@@ -197,6 +198,31 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
                 std::to_string(w.count()) + " ms (attempt " + std::to_string(attempt) + "/" +
                 std::to_string(options_.retries) + ")");
     total.error.clear();
+  }
+}
+
+void Migrator::helpWithBigFolders(Worker& worker, ShareBoard& board) {
+  while (!gaveUp_) {
+    // Connected before taking a part: a part waits for no login, and a worker that cannot
+    // connect takes none.
+    if (!worker.source || !worker.destination) {
+      if (!connect(worker)) return;
+    }
+    auto share = board.awaitShare();
+    if (!share) return;
+    auto& [shares, range] = *share;
+    FolderCopier helper(*worker.source, *worker.destination, *worker.destination, *store_,
+                        options_, *progress_);
+    ShareOutcome outcome = helper.copyShare(*shares, range);
+    const bool failed = !outcome.status.isOk();
+    shares->finish(std::move(outcome));
+    if (failed) {
+      // The folder's own worker reports the error and retries the folder, recovering what
+      // this part left pending; these connections are in an unknown state.
+      worker.source.reset();
+      worker.destination.reset();
+      return;
+    }
   }
 }
 
@@ -340,9 +366,20 @@ Result<MigrationReport> Migrator::run() {
                    [&](size_t a, size_t b) { return newMessages[a] > newMessages[b]; });
   uint64_t newTotal = 0;
   for (size_t i : pending) newTotal += newMessages[i];
+  // Without splitting, a folder keeps one worker busy at most; with it, a big folder can keep
+  // one per kMessagesPerWorker new messages busy.
+  size_t usefulWorkers = pending.size();
+  if (options_.splitFolders && !options_.dryRun) {
+    usefulWorkers = 0;
+    for (size_t i : pending) {
+      usefulWorkers += std::max<size_t>(1, newMessages[i] / kMessagesPerWorker);
+    }
+  }
   const size_t workerCount = std::max<size_t>(
-      1, std::min({options_.parallelFolders, pending.size(),
+      1, std::min({options_.parallelFolders, usefulWorkers,
                    static_cast<size_t>((newTotal + kMessagesPerWorker - 1) / kMessagesPerWorker)}));
+  const bool splitting = options_.splitFolders && !options_.dryRun && workerCount > 1;
+  ShareBoard shareBoard;
   LockedStore lockedStore(baseStore_);
   LockedProgress lockedProgress(baseProgress_);
   if (workerCount > 1) {
@@ -386,7 +423,13 @@ Result<MigrationReport> Migrator::run() {
     return startedWorkers;
   };
   work = [&](Worker& worker) {
-    for (size_t k; (k = next++) < pending.size();) {
+    for (;;) {
+      // Expected before it is taken, so a worker that finds the queue empty meanwhile waits
+      // for this folder's parts instead of leaving.
+      std::unique_ptr<ShareBoard::Ticket> ticket;
+      if (splitting) ticket = shareBoard.expectFolder();
+      const size_t k = next++;
+      if (k >= pending.size()) break;
       const size_t i = pending[k];
       const FolderMapping& mapping = plan.folders[i];
       if (gaveUp_) {
@@ -397,9 +440,11 @@ Result<MigrationReport> Migrator::run() {
         continue;
       }
       results[i] = migrateFolderWithRetries(
-          worker, mapping, plannedStatus[i] ? &*plannedStatus[i] : nullptr);
+          worker, mapping, plannedStatus[i] ? &*plannedStatus[i] : nullptr, ticket.get());
+      ticket.reset();
       if (slots_ && !gaveUp_) startWorkers(/*atStart=*/false);
     }
+    if (splitting) helpWithBigFolders(worker, shareBoard);
     // Nothing left for this worker: its connections and its lease go back to the servers
     // and to the other runs.
     worker.source.reset();

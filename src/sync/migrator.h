@@ -25,6 +25,7 @@
 #include "access/mail_access.h"
 #include "store/state_store.h"
 #include "sync/folder_plan.h"
+#include "sync/folder_shares.h"
 #include "sync/report.h"
 #include "sync/worker_slots.h"
 
@@ -64,6 +65,12 @@ struct MigrateOptions {
   // every worker holds one source and one destination connection). Fewer when there is
   // little to copy: one worker per kMessagesPerWorker new messages (migrator.cc).
   size_t parallelFolders = 4;
+  // A worker with no folder left takes over part of a big folder another worker is copying
+  // (folder_shares.h): a mailbox with one big INBOX uses all its connections too. The
+  // destination then numbers the parts' messages interleaved, in source order within each
+  // part; false keeps one connection per folder, so destination UIDs follow the source's
+  // order. Off for POP3 sources (one session per maildrop).
+  bool splitFolders = true;
   uint32_t retries = 8;
   std::chrono::milliseconds retryBackoff{1000};
   std::chrono::milliseconds retryBackoffCap{60'000};
@@ -99,7 +106,10 @@ class Migrator {
   Status connect(Worker& worker);
   Status reconnectWithBackoff(Worker& worker, uint32_t& failures);
   FolderReport migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping,
-                                        const access::FolderStatus* plannedStatus);
+                                        const access::FolderStatus* plannedStatus,
+                                        ShareBoard::Ticket* shareTicket);
+  // Copies parts of other workers' big folders until none is left to take over.
+  void helpWithBigFolders(Worker& worker, ShareBoard& board);
   Result<access::Folder> createDestinationFolder(Worker& worker, const FolderMapping& mapping,
                                                  std::vector<std::string>& notes);
   std::chrono::milliseconds backoff(uint32_t attempt) const;

@@ -1,0 +1,122 @@
+#include "sync/folder_shares.h"
+
+#include <algorithm>
+
+namespace mf::sync {
+
+std::vector<const access::MessageMeta*> takeBatchFrom(
+    const std::vector<const access::MessageMeta*>& messages, size_t& i, size_t end, size_t maxCount,
+    uint64_t maxBytes) {
+  std::vector<const access::MessageMeta*> batch;
+  uint64_t bytes = 0;
+  while (i < end && batch.size() < maxCount &&
+         (batch.empty() || bytes + messages[i]->size <= maxBytes)) {
+    bytes += messages[i]->size;
+    batch.push_back(messages[i++]);
+  }
+  return batch;
+}
+
+FolderShares::FolderShares(Target target, const std::vector<const access::MessageMeta*>& messages)
+    : target_(std::move(target)), messages_(messages) {
+  ranges_.push_back({0, messages.size()});
+}
+
+std::vector<const access::MessageMeta*> FolderShares::takeBatch(size_t range, size_t maxCount,
+                                                                uint64_t maxBytes) {
+  std::lock_guard lock(mutex_);
+  Range& r = ranges_.at(range);
+  return takeBatchFrom(messages_, r.next, r.end, maxCount, maxBytes);
+}
+
+bool worthSplitting(size_t messages, uint64_t bytes) {
+  return messages >= 2 && (messages >= 2 * kMinShareMessages || bytes >= 2 * kMinShareBytes);
+}
+
+std::optional<size_t> FolderShares::split() {
+  std::lock_guard lock(mutex_);
+  if (closed_) return std::nullopt;
+  // The range with the most unstarted bytes.
+  size_t best = ranges_.size();
+  uint64_t bestBytes = 0;
+  for (size_t k = 0; k < ranges_.size(); ++k) {
+    const Range& r = ranges_[k];
+    uint64_t bytes = 0;
+    for (size_t i = r.next; i < r.end; ++i) bytes += messages_[i]->size;
+    if (worthSplitting(r.end - r.next, bytes) && (best == ranges_.size() || bytes > bestBytes)) {
+      best = k;
+      bestBytes = bytes;
+    }
+  }
+  if (best == ranges_.size()) return std::nullopt;
+  Range& r = ranges_[best];
+  // Cut where the lower part reaches half the bytes; both parts keep a message at least.
+  size_t cut = r.next;
+  uint64_t lower = 0;
+  while (cut < r.end - 1 && lower < bestBytes / 2) lower += messages_[cut++]->size;
+  if (cut == r.next) cut = r.next + 1;
+  const size_t end = r.end;
+  r.end = cut;
+  ranges_.push_back({cut, end});
+  ++helpersRunning_;
+  return ranges_.size() - 1;
+}
+
+void FolderShares::finish(ShareOutcome outcome) {
+  std::lock_guard lock(mutex_);
+  outcomes_.push_back(std::move(outcome));
+  --helpersRunning_;
+  helpersDone_.notify_all();
+}
+
+std::vector<ShareOutcome> FolderShares::close() {
+  std::unique_lock lock(mutex_);
+  closed_ = true;
+  helpersDone_.wait(lock, [this] { return helpersRunning_ == 0; });
+  return std::move(outcomes_);
+}
+
+size_t FolderShares::connectionsUsed() const {
+  std::lock_guard lock(mutex_);
+  return ranges_.size();
+}
+
+ShareBoard::Ticket::~Ticket() {
+  std::lock_guard lock(board_->mutex_);
+  if (counted_) --board_->unpublished_;
+  board_->changed_.notify_all();
+}
+
+void ShareBoard::Ticket::publish(const std::shared_ptr<FolderShares>& shares) {
+  std::lock_guard lock(board_->mutex_);
+  if (counted_) --board_->unpublished_;
+  counted_ = false;
+  board_->published_.push_back(shares);
+  board_->changed_.notify_all();
+}
+
+void ShareBoard::Ticket::withdraw(const std::shared_ptr<FolderShares>& shares) {
+  std::lock_guard lock(board_->mutex_);
+  auto& p = board_->published_;
+  p.erase(std::remove(p.begin(), p.end(), shares), p.end());
+  board_->changed_.notify_all();
+}
+
+std::unique_ptr<ShareBoard::Ticket> ShareBoard::expectFolder() {
+  std::lock_guard lock(mutex_);
+  ++unpublished_;
+  return std::make_unique<Ticket>(this);
+}
+
+std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> ShareBoard::awaitShare() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    for (const auto& shares : published_) {
+      if (auto range = shares->split()) return std::make_pair(shares, *range);
+    }
+    if (unpublished_ == 0) return std::nullopt;
+    changed_.wait(lock);
+  }
+}
+
+}  // namespace mf::sync

@@ -1,0 +1,143 @@
+// Big folders copied over several connections at once (internal to the sync layer; see
+// docs/architecture.md "Big folders").
+//
+// The copier that listed a folder publishes the messages it is about to copy (ascending
+// source UIDs) as one range of a FolderShares. A worker of the same run with nothing left in
+// the folder queue takes over the upper part of the biggest unstarted range, split at half
+// its bytes, and copies it on its own connections as a "helper". Every message is started by
+// exactly one copier: owners take batches from the front of their range, helpers split off
+// the back, under one mutex. A range is split only while both parts keep kMinShareMessages
+// messages or kMinShareBytes bytes.
+//
+// The folder's copier closes the shares when its own range is done: no more splits, then it
+// waits for its helpers and merges their reports and records before it records the folder's
+// watermark. A helper that fails leaves its unsettled intents kPending; the copier's run then
+// ends with that error and the retry (one connection pair, all others of the folder idle)
+// recovers them as after a crash.
+//
+// ShareBoard is the run's meeting point: idle workers wait on it for a range to take over
+// until no folder in progress can offer one any more.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "access/mail_access.h"
+#include "store/state_store.h"
+#include "sync/report.h"
+
+namespace mf::sync {
+
+// A part smaller than this is not worth a second connection pair's SELECT and pipeline start.
+inline constexpr size_t kMinShareMessages = 500;
+inline constexpr uint64_t kMinShareBytes = 64ull << 20;
+
+// True if `messages` messages of `bytes` bytes in all make two parts at least.
+bool worthSplitting(size_t messages, uint64_t bytes);
+
+// The next batch of messages[i, end): at most maxCount messages and maxBytes bytes, at least
+// one message while any is left; advances `i`.
+std::vector<const access::MessageMeta*> takeBatchFrom(
+    const std::vector<const access::MessageMeta*>& messages, size_t& i, size_t end, size_t maxCount,
+    uint64_t maxBytes);
+
+// What a helper brings back to the folder's copier.
+struct ShareOutcome {
+  FolderReport report;                        // copied, bytes, failures, notes of its part
+  std::vector<store::MessageRecord> records;  // the outcomes it recorded
+  Status status;                              // how its part ended
+};
+
+class FolderShares {
+ public:
+  // What a helper needs to open the folder pair on its own connections.
+  struct Target {
+    access::Folder source;
+    access::Folder destination;
+    std::string sourceName;  // the store's name of the folder (FolderReport::source)
+    // What the copier's connections saw: a helper that sees another UIDVALIDITY on either
+    // side copies nothing (its UIDs would name other messages).
+    uint32_t sourceUidValidity = 0;
+    uint32_t destinationUidValidity = 0;
+  };
+
+  // `messages` must stay alive and unchanged until close() returns. Range 0 is the whole
+  // list and belongs to the caller.
+  FolderShares(Target target, const std::vector<const access::MessageMeta*>& messages);
+
+  const Target& target() const { return target_; }
+
+  // The next batch from the front of `range` (at most maxCount messages and maxBytes bytes,
+  // at least one message); empty when the range is done.
+  std::vector<const access::MessageMeta*> takeBatch(size_t range, size_t maxCount,
+                                                    uint64_t maxBytes);
+
+  // Splits the biggest unstarted range at half its bytes and hands out the upper part as a
+  // new range, or nullopt when no range is big enough or the shares are closed.
+  std::optional<size_t> split();
+
+  // A helper's part is done (every helper that got a range calls this exactly once).
+  void finish(ShareOutcome outcome);
+
+  // No more splits; waits for every helper and returns their outcomes.
+  std::vector<ShareOutcome> close();
+
+  // Connections that copied a part of this folder, the copier's own included.
+  size_t connectionsUsed() const;
+
+ private:
+  struct Range {
+    size_t next;  // first unstarted message
+    size_t end;
+  };
+  const Target target_;
+  const std::vector<const access::MessageMeta*>& messages_;
+  mutable std::mutex mutex_;
+  std::condition_variable helpersDone_;
+  std::vector<Range> ranges_;
+  size_t helpersRunning_ = 0;
+  bool closed_ = false;
+  std::vector<ShareOutcome> outcomes_;
+};
+
+class ShareBoard {
+ public:
+  // A folder taken from the queue, which may publish shares. Destroying it (the folder is
+  // done) tells waiting workers that this folder will not offer any.
+  class Ticket {
+   public:
+    explicit Ticket(ShareBoard* board) : board_(board) {}
+    ~Ticket();
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    // Offers the folder's shares to idle workers (again on a retry) until withdraw().
+    void publish(const std::shared_ptr<FolderShares>& shares);
+    void withdraw(const std::shared_ptr<FolderShares>& shares);
+
+   private:
+    ShareBoard* board_;
+    bool counted_ = true;  // still counted as a folder that may publish
+  };
+
+  // Call before taking a folder from the queue (so a worker that finds the queue empty
+  // meanwhile knows a folder is being started); release it if the queue was empty.
+  std::unique_ptr<Ticket> expectFolder();
+
+  // Blocks until a published folder has a range to hand out (returned with its id) or no
+  // folder in progress can offer one any more (nullopt).
+  std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> awaitShare();
+
+ private:
+  friend class Ticket;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  size_t unpublished_ = 0;  // folders in progress that have not published yet
+  std::vector<std::shared_ptr<FolderShares>> published_;
+};
+
+}  // namespace mf::sync

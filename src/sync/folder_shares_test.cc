@@ -1,0 +1,145 @@
+// FolderShares / ShareBoard: every message is handed out exactly once, splits follow bytes
+// and the minimum part size, and waiting workers leave when no folder can offer a part.
+#include "sync/folder_shares.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+namespace mf::sync {
+namespace {
+
+struct Corpus {
+  std::vector<access::MessageMeta> metas;
+  std::vector<const access::MessageMeta*> pointers;
+  Corpus(size_t count, uint64_t size) {
+    metas.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      metas[i].uid = static_cast<uint32_t>(i + 1);
+      metas[i].size = size;
+    }
+    for (const auto& m : metas) pointers.push_back(&m);
+  }
+};
+
+FolderShares::Target target() {
+  return {{}, {}, "INBOX", 7, 9};
+}
+
+TEST(FolderSharesTest, SmallFoldersAreNotSplit) {
+  EXPECT_FALSE(worthSplitting(999, 999 * 1000));
+  EXPECT_TRUE(worthSplitting(1000, 1000));
+  EXPECT_TRUE(worthSplitting(2, 2 * kMinShareBytes));
+  EXPECT_FALSE(worthSplitting(1, 10 * kMinShareBytes));
+  Corpus c(999, 1000);
+  FolderShares shares(target(), c.pointers);
+  EXPECT_FALSE(shares.split());
+  EXPECT_EQ(shares.connectionsUsed(), 1u);
+}
+
+TEST(FolderSharesTest, SplitsAtHalfTheUnstartedBytes) {
+  Corpus c(3000, 1000);
+  c.metas[2999].size = 1000 * 1000;  // the last message weighs a third of the folder
+  FolderShares shares(target(), c.pointers);
+  auto first = shares.takeBatch(0, 500, UINT64_MAX);
+  ASSERT_EQ(first.size(), 500u);
+  EXPECT_EQ(first.front()->uid, 1u);
+  auto range = shares.split();
+  ASSERT_TRUE(range);
+  // Unstarted: uids 501..3000, 3,499,000 bytes: the lower part reaches half of it with
+  // 1,750 messages (uids 501..2250), so the new range starts at uid 2251.
+  auto part = shares.takeBatch(*range, 1, UINT64_MAX);
+  ASSERT_EQ(part.size(), 1u);
+  EXPECT_EQ(part.front()->uid, 2251u);
+  shares.finish({});  // the helper that took the range
+  EXPECT_EQ(shares.close().size(), 1u);
+}
+
+TEST(FolderSharesTest, EveryMessageIsHandedOutOnceAcrossConcurrentSplits) {
+  Corpus c(20000, 100);
+  auto shares = std::make_shared<FolderShares>(target(), c.pointers);
+  std::mutex seenMutex;
+  std::multiset<uint32_t> seen;
+  auto drain = [&](size_t range) {
+    for (;;) {
+      auto batch = shares->takeBatch(range, 37, UINT64_MAX);
+      if (batch.empty()) return;
+      std::lock_guard lock(seenMutex);
+      for (const auto* m : batch) seen.insert(m->uid);
+    }
+  };
+  std::vector<std::thread> helpers;
+  std::atomic<size_t> helped{0};
+  for (int h = 0; h < 6; ++h) {
+    helpers.emplace_back([&] {
+      while (auto range = shares->split()) {
+        drain(*range);
+        ++helped;
+        shares->finish({});
+      }
+    });
+  }
+  drain(0);
+  auto outcomes = shares->close();
+  for (auto& t : helpers) t.join();
+  EXPECT_EQ(outcomes.size(), helped.load());
+  EXPECT_EQ(shares->connectionsUsed(), helped.load() + 1);
+  ASSERT_EQ(seen.size(), c.metas.size());
+  uint32_t expected = 1;
+  for (uint32_t uid : seen) EXPECT_EQ(uid, expected++);
+  EXPECT_FALSE(shares->split());  // closed
+}
+
+TEST(FolderSharesTest, CloseWaitsForHelpers) {
+  Corpus c(2000, 100);
+  FolderShares shares(target(), c.pointers);
+  auto range = shares.split();
+  ASSERT_TRUE(range);
+  std::atomic<bool> finished{false};
+  std::thread helper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ShareOutcome outcome;
+    outcome.report.copied = 1000;
+    finished = true;
+    shares.finish(std::move(outcome));
+  });
+  auto outcomes = shares.close();
+  EXPECT_TRUE(finished.load());
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].report.copied, 1000u);
+  helper.join();
+}
+
+TEST(ShareBoardTest, WaitingWorkersTakePublishedPartsOrLeaveWhenNoneCanCome) {
+  ShareBoard board;
+  // No folder in progress: nothing to wait for.
+  EXPECT_FALSE(board.awaitShare());
+
+  Corpus c(3000, 100);
+  auto shares = std::make_shared<FolderShares>(target(), c.pointers);
+  auto ticket = board.expectFolder();
+  std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> got;
+  std::thread waiter([&] { got = board.awaitShare(); });  // blocks: the folder may publish
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  ticket->publish(shares);
+  waiter.join();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->first, shares);
+  shares->finish({});
+
+  // A folder that ends without publishing releases the waiters.
+  auto small = board.expectFolder();
+  ticket->withdraw(shares);
+  (void)shares->close();
+  std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> none{{nullptr, 0}};
+  std::thread leaver([&] { none = board.awaitShare(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  small.reset();
+  leaver.join();
+  EXPECT_FALSE(none);
+}
+
+}  // namespace
+}  // namespace mf::sync
