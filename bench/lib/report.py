@@ -24,6 +24,7 @@ SCENARIOS = [
     ("add1", "Re-run after adding new messages (1%)"),
     ("parallel", "Mailboxes migrated in parallel (one process per mailbox, all from one source server to one destination server)"),
     ("big", "One mailbox holding one big message"),
+    ("onefolder", "One mailbox with every message in INBOX (the full corpus's messages in one folder)"),
 ]
 TOOL_NAMES = {"mailferry": "mailferry", "mailferry-b": "mailferry B (candidate)", "mbsync": "mbsync (isync)",
               "doveadm": "doveadm backup imapc", "raw": "raw limit"}
