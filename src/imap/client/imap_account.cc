@@ -394,7 +394,17 @@ Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folde
 }
 
 Result<access::FolderStatus> ImapAccount::folderStatus(const access::Folder& folder) {
-  MF_RETURN_IF_ERROR(keepSessionUsable(1));
+  MF_RETURN_IF_ERROR(keepSessionUsable(2));
+  if (!selected_.empty() && folder.wireName == selected_) {
+    // STATUS of the selected folder may be answered from this session's own view, which
+    // does not yet hold what other sessions appended since (Dovecot does so: the UIDNEXT
+    // stays where this session last synchronized). Recovery waits for a killed session's
+    // appends to stop landing by watching exactly that number, so NOOP first: it makes the
+    // server synchronize the session with the folder (RFC 3501 6.1.2).
+    CommandBuilder noop(conn_->nextTag(), "NOOP", conn_->literalPlus());
+    MF_ASSIGN_OR_RETURN(Response synced, run(noop));
+    MF_RETURN_IF_ERROR(Connection::statusFromTagged(synced, "NOOP"));
+  }
   CommandBuilder cmd(conn_->nextTag(), "STATUS", conn_->literalPlus());
   cmd.astring(folder.wireName);
   const bool condstore = conn_->hasCapability("CONDSTORE");

@@ -1,0 +1,100 @@
+// ImapAccount against a real Dovecot IMAP server, for behaviour of real sessions that no fake
+// shows. Run by tests/integration/test_imap_account.py, which starts the server; without its
+// environment every test here skips itself.
+//
+// Environment (set by the Python module):
+//   MF_IMAP_TEST_PORT      imaps:// port          MF_IMAP_TEST_CA_FILE  the server's certificate
+//   MF_IMAP_TEST_USER      a user with an empty mailbox, and MF_IMAP_TEST_PASSWORD
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "imap/client/imap_account.h"
+
+namespace mf::imap {
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : "";
+}
+
+class ImapAccountDovecotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (env("MF_IMAP_TEST_PORT").empty()) {
+      GTEST_SKIP() << "run by tests/integration/test_imap_account.py (needs a Dovecot server)";
+    }
+  }
+  static std::unique_ptr<ImapAccount> open() {
+    AccountOptions o;
+    o.connect.endpoint.protocol = net::Protocol::kImap;
+    o.connect.endpoint.security = net::Security::kTls;
+    o.connect.endpoint.host = "127.0.0.1";
+    o.connect.endpoint.port = static_cast<uint16_t>(std::stoi(env("MF_IMAP_TEST_PORT")));
+    o.connect.endpoint.user = env("MF_IMAP_TEST_USER");
+    o.connect.tls.caFile = env("MF_IMAP_TEST_CA_FILE");
+    o.user = env("MF_IMAP_TEST_USER");
+    o.password = Secret(env("MF_IMAP_TEST_PASSWORD"));
+    auto opened = ImapAccount::open(o);
+    EXPECT_TRUE(opened.isOk()) << opened.status().message();
+    return opened.isOk() ? std::move(opened).value() : nullptr;
+  }
+  // Appends one small message over `account` into its selected folder; returns its UID.
+  static uint32_t appendOne(ImapAccount& account, const std::string& messageId) {
+    const std::string body = "Message-ID: <" + messageId + ">\r\nSubject: status view\r\n\r\nhi\r\n";
+    access::AppendRequest request;
+    request.ticket = 1;
+    request.size = body.size();
+    EXPECT_TRUE(account.beginAppend(request).isOk());
+    EXPECT_TRUE(account.appendData(body).isOk());
+    EXPECT_TRUE(account.endAppend().isOk());
+    EXPECT_TRUE(account.flushAppends().isOk());
+    while (account.appendsInFlight() > 0) {
+      auto results = account.collect(true);
+      EXPECT_TRUE(results.isOk());
+      if (!results.isOk()) return 0;
+      for (const auto& r : *results) {
+        EXPECT_TRUE(r.status.isOk()) << r.status.message();
+        return r.uid;
+      }
+    }
+    return 0;
+  }
+};
+
+// Crash recovery waits for a killed session's appends to stop landing by watching the
+// destination folder's UIDNEXT, asked over the session that has the folder selected. Dovecot
+// answers STATUS of the selected folder from the asking session's own view, which misses what
+// other sessions appended since it last synchronized: folderStatus must see them anyway.
+TEST_F(ImapAccountDovecotTest, StatusOfTheSelectedFolderSeesOtherSessionsAppends) {
+  auto watcher = open();
+  auto writer = open();
+  ASSERT_TRUE(watcher && writer);
+  auto created = watcher->createFolder({"StatusView"});
+  ASSERT_TRUE(created.isOk()) << created.status().message();
+  const access::Folder folder = *created;
+  ASSERT_TRUE(watcher->openForAppend(folder).isOk());
+  auto before = watcher->folderStatus(folder);
+  ASSERT_TRUE(before.isOk()) << before.status().message();
+
+  ASSERT_TRUE(writer->openForAppend(folder).isOk());
+  const uint32_t first = appendOne(*writer, "first@status.test");
+  const uint32_t second = appendOne(*writer, "second@status.test");
+  ASSERT_NE(first, 0u);
+  ASSERT_EQ(second, first + 1);
+
+  auto after = watcher->folderStatus(folder);
+  ASSERT_TRUE(after.isOk()) << after.status().message();
+  EXPECT_EQ(after->uidNext, second + 1);
+  EXPECT_EQ(after->messages, before->messages + 2);
+  // And the watcher's listing shows them too (recovery matches pending intents against it).
+  auto listed = watcher->listMessages(first);
+  ASSERT_TRUE(listed.isOk()) << listed.status().message();
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[1].messageId, "<second@status.test>");
+}
+
+}  // namespace
+}  // namespace mf::imap
