@@ -423,7 +423,9 @@ Status FolderCopier::copyFolder(const std::vector<const access::MessageMeta*>& t
       report);
   shareTicket->withdraw(shares);
   std::vector<ShareOutcome> outcomes = shares->close();
+  std::set<const void*> helpers;
   for (ShareOutcome& part : outcomes) {
+    helpers.insert(part.helper);
     report.copied += part.report.copied;
     report.bytes += part.report.bytes;
     report.failed += part.report.failed;
@@ -433,8 +435,8 @@ Status FolderCopier::copyFolder(const std::vector<const access::MessageMeta*>& t
     for (auto& r : part.records) records_[r.sourceUid] = std::move(r);
     if (status.isOk() && !part.status.isOk()) status = part.status;
   }
-  if (!outcomes.empty()) {
-    report.notes.push_back("copied over " + std::to_string(outcomes.size() + 1) +
+  if (!helpers.empty()) {
+    report.notes.push_back("copied over " + std::to_string(helpers.size() + 1) +
                            " connections at once (split by UID range)");
   }
   return status;

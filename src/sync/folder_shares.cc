@@ -76,7 +76,7 @@ std::vector<ShareOutcome> FolderShares::close() {
   return std::move(outcomes_);
 }
 
-size_t FolderShares::connectionsUsed() const {
+size_t FolderShares::parts() const {
   std::lock_guard lock(mutex_);
   return ranges_.size();
 }

@@ -51,6 +51,7 @@ struct ShareOutcome {
   FolderReport report;                        // copied, bytes, failures, notes of its part
   std::vector<store::MessageRecord> records;  // the outcomes it recorded
   Status status;                              // how its part ended
+  const void* helper = nullptr;               // which worker copied it (one may copy several)
 };
 
 class FolderShares {
@@ -87,8 +88,8 @@ class FolderShares {
   // No more splits; waits for every helper and returns their outcomes.
   std::vector<ShareOutcome> close();
 
-  // Connections that copied a part of this folder, the copier's own included.
-  size_t connectionsUsed() const;
+  // Ranges handed out so far, the copier's own included (a helper may copy several).
+  size_t parts() const;
 
  private:
   struct Range {

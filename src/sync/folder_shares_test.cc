@@ -36,7 +36,7 @@ TEST(FolderSharesTest, SmallFoldersAreNotSplit) {
   Corpus c(999, 1000);
   FolderShares shares(target(), c.pointers);
   EXPECT_FALSE(shares.split());
-  EXPECT_EQ(shares.connectionsUsed(), 1u);
+  EXPECT_EQ(shares.parts(), 1u);
 }
 
 TEST(FolderSharesTest, SplitsAtHalfTheUnstartedBytes) {
@@ -85,7 +85,7 @@ TEST(FolderSharesTest, EveryMessageIsHandedOutOnceAcrossConcurrentSplits) {
   auto outcomes = shares->close();
   for (auto& t : helpers) t.join();
   EXPECT_EQ(outcomes.size(), helped.load());
-  EXPECT_EQ(shares->connectionsUsed(), helped.load() + 1);
+  EXPECT_EQ(shares->parts(), helped.load() + 1);
   ASSERT_EQ(seen.size(), c.metas.size());
   uint32_t expected = 1;
   for (uint32_t uid : seen) EXPECT_EQ(uid, expected++);

@@ -214,6 +214,7 @@ void Migrator::helpWithBigFolders(Worker& worker, ShareBoard& board) {
     FolderCopier helper(*worker.source, *worker.destination, *worker.destination, *store_,
                         options_, *progress_);
     ShareOutcome outcome = helper.copyShare(*shares, range);
+    outcome.helper = &worker;
     const bool failed = !outcome.status.isOk();
     shares->finish(std::move(outcome));
     if (failed) {

@@ -1,0 +1,324 @@
+"""Big folders are split between connections (real Dovecot): `mailferry migrate` lets a worker
+with no folder left take over the upper part of a big folder another worker is copying, on its
+own connection pair (sync/folder_shares.h), so a mailbox whose only big folder is INBOX still
+uses every connection --parallel allows. This module proves, against real servers:
+- a single 3,000-message INBOX with --parallel 3 is copied over 3 connections to each server
+  (Dovecot's own log counts one imap-login "Login:" line per connection), the folder's report
+  says so, the destination numbers the parts' messages interleaved, and the copy is exact
+  (the oracle, `verify --deep`) and complete (a re-run copies nothing);
+- --in-order copies the same mailbox over one connection per server, without the note, and the
+  destination's UIDs follow the source's order exactly;
+- kill -9 while the parts are being copied, several times at random points (seeded by
+  $MF_TEST_SEED), each next run started as soon as the killed one is dead (as test_migrate's
+  kill test does), then a final run: nothing is lost or duplicated although two connections'
+  appends interleave in the destination folder (the full corpus, whose odd messages, without
+  Message-ID or sharing one, lie in the upper part of INBOX); at least one kill must have hit a
+  split copy in flight (the destination held some but not all of INBOX, not a prefix of it);
+- a helper's destination connection dropped mid-part (tests/tools/fault_proxy.py cuts the
+  destination's second connection: the first is the run's listing connection, so the second is
+  a helper's): the folder's worker retries the folder and everything lands exactly once.
+Every migration goes to a destination user of its own, so the tests are independent.
+"""
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from mftest import MAILFERRY, REPO, ServerTestCase
+
+BIG = 3000  # one worker per 1,000 new messages: --parallel 3 gives 3 workers (sync/migrator.h)
+PARALLEL = ["--parallel", "3"]
+SPLIT_NOTE = "copied over 3 connections at once (split by UID range)"
+FAULT_PROXY = os.path.join(REPO, "tests", "tools", "fault_proxy.py")
+SEED = int(os.environ.get("MF_TEST_SEED", "42"))
+
+
+class SplitFolders(ServerTestCase):
+    """Source alice: one folder, INBOX, of 3,000 messages ("add" profile). Source bob: the full
+    corpus with 3,000 ordinary messages in INBOX (odd messages included). One destination
+    server, one user per test (the fault test gets a server of its own behind the proxy)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+        cls.dst = cls.start_server("dst", "slash")
+        cls.manifests = {}
+        # Connection slots of our own (cli/connection_slots.h): no other run on this machine
+        # shares these servers' pools, and none of ours outlives its test.
+        cls.runtime = tempfile.mkdtemp(prefix="mf-xdg-", dir=cls.run_dir)
+        os.chmod(cls.runtime, 0o700)
+
+    def manifest(self, user):
+        if user not in self.manifests:
+            if user == "alice":
+                extra = ["--count", str(BIG)]
+                self.manifests[user] = self.seed(self.src, "add", user, extra)
+            else:
+                extra = ["--count", str(BIG), "--big-mb", "1"]
+                self.manifests[user] = self.seed(self.src, "full", user, extra)
+        return self.manifests[user]
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def argv_env(self, src_user, dst_user, state, args, dst=None, dst_url=None):
+        dst = dst or self.dst
+        env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime,
+                   MAILFERRY_FROM_PASSWORD=self.src.password(src_user),
+                   MAILFERRY_TO_PASSWORD=dst.password(dst_user))
+        argv = [MAILFERRY, "migrate", "--from", self.src.url(src_user),
+                "--to", dst_url or dst.url(dst_user), "--from-ca-file", self.src.ca_file,
+                "--to-ca-file", dst.ca_file, "--state", state] + list(args)
+        return argv, env
+
+    def migrate(self, src_user, dst_user, args=(), dst=None, dst_url=None, expect_exit=0):
+        """One `migrate --json` (state file per user pair); returns (summary, notices,
+        context for failure messages)."""
+        state = os.path.join(self.run_dir, "state-%s-%s.db" % (src_user, dst_user))
+        argv, env = self.argv_env(src_user, dst_user, state, ["--json"] + list(args), dst,
+                                  dst_url)
+        res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300,
+                             stdin=subprocess.DEVNULL)
+        context = "%s\nexit %d\nstdout:%s\nstderr:%s" % (
+            " ".join(argv[1:]), res.returncode,
+            "\n".join(l for l in res.stdout.splitlines() if '"progress"' not in l)[-4000:],
+            res.stderr[-3000:])
+        self.assertEqual(res.returncode, expect_exit, context)
+        events = [json.loads(l) for l in res.stdout.splitlines() if l.startswith("{")]
+        summary = [e for e in events if e.get("event") == "summary"]
+        self.assertEqual(len(summary), 1, context)
+        notices = [e.get("text", "") for e in events if e.get("event") == "notice"]
+        self.assertCountsAddUp(summary[0])
+        return summary[0], notices + summary[0].get("notices", []), context
+
+    def logins(self, server, user):
+        with open(server.info["log"], errors="replace") as f:
+            return len(re.findall(r"imap-login: (?:Info: )?Login: user=<%s>," % re.escape(user),
+                                  f.read()))
+
+    def inbox(self, summary):
+        found = [f for f in summary["folders"] if f["source"] == "INBOX"]
+        self.assertEqual(len(found), 1, summary)
+        return found[0]
+
+    def inbox_messages(self, server, user):
+        """The INBOX of server/user as (Message-ID, X-Mailferry-Seq) in UID order."""
+        folders = [f for f in self.dump(server, user)["folders"] if f["name"] == "INBOX"]
+        if not folders:
+            return []
+        return [(m["message_id"], m["seq"])
+                for m in sorted(folders[0].get("messages", []), key=lambda m: m["uid"])]
+
+    def inbox_files(self, server, user):
+        """The files of user's INBOX on the server's disk (Maildir cur/ and new/): the
+        messages Dovecot has committed, seen at once and without a login."""
+        root = server.maildir(user)
+        names = []
+        for sub in ("cur", "new"):
+            try:
+                names += os.listdir(os.path.join(root, sub))
+            except FileNotFoundError:
+                pass
+        return names
+
+    def seqs_of_files(self, server, user, names):
+        """X-Mailferry-Seq of the messages in `names` (an inbox_files() snapshot). Read later:
+        a file may have moved from new/ to cur/ or had its flags suffix changed since."""
+        root = server.maildir(user)
+        where = {}
+        for sub in ("cur", "new"):
+            for name in os.listdir(os.path.join(root, sub)):
+                where[name.split(":")[0]] = os.path.join(root, sub, name)
+        seqs = []
+        for name in names:
+            with open(where[name.split(":")[0]], "rb") as f:
+                head = f.read().split(b"\r\n\r\n", 1)[0]
+            m = re.search(rb"(?im)^X-Mailferry-Seq: *(\d+)", head)
+            self.assertIsNotNone(m, name)
+            seqs.append(int(m.group(1)))
+        return seqs
+
+    def assertExact(self, src_user, dst_user, dst=None, context=""):
+        """The independent oracle (bytes, flags, dates, counts: a duplicate is an extra
+        message) and mailferry's own deep verify."""
+        dst = dst or self.dst
+        oracle = self.oracle_verify(dst, self.manifest(src_user), user=dst_user)
+        err = oracle.stderr if len(oracle.stderr) < 5000 else \
+            oracle.stderr[:3000] + "\n[...]\n" + oracle.stderr[-1000:]
+        self.assertEqual(oracle.returncode, 0, oracle.stdout + err + "\n" + context)
+        res = self.mailferry("verify", self.src, dst, ["--deep"], user=src_user,
+                             dst_user=dst_user)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr + "\n" + context)
+        self.assertIn("Result: identical", res.stdout)
+
+    def assertRerunCopiesNothing(self, src_user, dst_user, dst=None, dst_url=None):
+        again, _, context = self.migrate(src_user, dst_user, PARALLEL, dst=dst, dst_url=dst_url)
+        self.assertEqual(again["copied"], 0, context)
+        self.assertEqual(again["failed"], 0, context)
+
+    # -- tests ------------------------------------------------------------------------------
+
+    def test_1_one_big_folder_is_copied_over_three_connections(self):
+        manifest = self.manifest("alice")
+        self.assertEqual(manifest["totals"]["messages"], BIG)
+        before = (self.logins(self.src, "alice"), self.logins(self.dst, "alice"))
+        summary, _, context = self.migrate("alice", "alice", PARALLEL)
+        connections = (self.logins(self.src, "alice") - before[0],
+                       self.logins(self.dst, "alice") - before[1])
+        self.assertEqual(summary["copied"], BIG, context)
+        self.assertEqual(summary["failed"], 0, context)
+        self.assertEqual(summary["folders_failed"], 0, context)
+        inbox = self.inbox(summary)
+        self.assertEqual(inbox["copied"], BIG, context)
+        self.assertIn(SPLIT_NOTE, inbox["notes"], context)
+        self.assertEqual(connections, (3, 3), context)
+        self.assertExact("alice", "alice")
+        # Parts appended at once are numbered interleaved: the destination's UID order is not
+        # the source's (it is with --in-order, test_2), yet it holds each message once.
+        source_order = self.inbox_messages(self.src, "alice")
+        copied_order = self.inbox_messages(self.dst, "alice")
+        self.assertEqual(len(source_order), BIG)
+        self.assertEqual(sorted(copied_order), sorted(source_order))
+        self.assertNotEqual(copied_order, source_order)
+        self.assertRerunCopiesNothing("alice", "alice")
+
+    def test_2_in_order_copies_each_folder_over_one_connection_in_source_order(self):
+        self.manifest("alice")
+        before = (self.logins(self.src, "alice"), self.logins(self.dst, "bob"))
+        summary, _, context = self.migrate("alice", "bob", PARALLEL + ["--in-order"])
+        connections = (self.logins(self.src, "alice") - before[0],
+                       self.logins(self.dst, "bob") - before[1])
+        self.assertEqual(summary["copied"], BIG, context)
+        self.assertEqual(summary["failed"], 0, context)
+        self.assertEqual(connections, (1, 1), context)
+        notes = [n for f in summary["folders"] for n in f["notes"]]
+        self.assertFalse([n for n in notes if "connections at once" in n], context)
+        self.assertExact("alice", "bob")
+        source_order = self.inbox_messages(self.src, "alice")
+        self.assertEqual(len(source_order), BIG)
+        self.assertEqual(len({mid for mid, _ in source_order}), BIG)  # unique Message-IDs
+        self.assertEqual(self.inbox_messages(self.dst, "bob"), source_order)
+
+    def test_3_kill_9_during_a_split_copy_loses_and_duplicates_nothing(self):
+        manifest = self.manifest("bob")
+        source_inbox = sorted((m for m in manifest["messages"]
+                               if m["folder"] == "INBOX" and not m["deleted"]),
+                              key=lambda m: m["uid"])
+        source_seqs = [m["seq"] for m in source_inbox]
+        total = len(source_seqs)
+        self.assertGreaterEqual(total, BIG)
+        self.assertTrue([m for m in source_inbox[-10:] if m["message_id"] is None])
+        rng = random.Random(SEED)
+        state = os.path.join(self.run_dir, "state-bob-carol.db")
+        argv, env = self.argv_env("bob", "carol", state,
+                                  PARALLEL + ["--batch-messages", "100", "--progress", "none"])
+        # Like test_migrate's kill test, each run starts as soon as the one before is dead:
+        # the killed sessions' last appends may still be landing (recovery must wait for
+        # them). What the destination held at each kill is only listed then, read after.
+        snapshots = []  # INBOX files on the destination when the run started, at its kill
+        for _ in range(4):
+            have = len(self.inbox_files(self.dst, "carol"))
+            if have >= total:
+                break
+            # A random point of the rest of INBOX, seen on the destination's disk, then a
+            # random moment more.
+            remaining = total - have
+            target = have + rng.randint(max(1, remaining // 10), max(1, remaining * 6 // 10))
+            proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and len(self.inbox_files(self.dst, "carol")) < target:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    self.fail("migrate made no progress towards %d messages in 120 s" % target)
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0, 0.05))
+            if proc.poll() is not None:
+                self.assertEqual(proc.returncode, 0)
+                continue  # finished before the moment came
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            snapshots.append((have, self.inbox_files(self.dst, "carol")))
+        summary, _, context = self.migrate("bob", "carol", PARALLEL + ["--batch-messages", "100"])
+        # At least one kill hit a split copy in flight: INBOX partly copied, and not as a
+        # prefix of the source's order (a second connection was appending the upper part).
+        kills = []  # (INBOX messages when the run started, at its kill, a prefix?, duplicates)
+        for have, names in snapshots:
+            seqs = self.seqs_of_files(self.dst, "carol", names)
+            kills.append((have, len(seqs), set(seqs) == set(source_seqs[:len(seqs)]),
+                          len(seqs) - len(set(seqs))))
+        self.assertTrue([k for k in kills if k[0] < k[1] < total and not k[2]], kills)
+        context += "\nkills (INBOX messages at the run's start, at its kill, prefix?, " \
+                   "duplicates): %s" % kills
+        self.assertEqual(summary["failed"], 0, context)
+        self.assertEqual(summary["folders_failed"], 0, context)
+        self.assertExact("bob", "carol", context=context)
+        self.assertEqual([k for k in kills if k[3]], [], context)
+        self.assertRerunCopiesNothing("bob", "carol")
+
+    def test_4_a_helper_connection_dropped_mid_part_costs_nothing(self):
+        self.manifest("alice")
+        dst = self.start_server("dst-fault", "slash")
+        self.addCleanup(self.stop_server, "dst-fault")
+        stats_path = os.path.join(self.run_dir, "proxy-stats.json")
+        err_path = os.path.join(self.run_dir, "proxy.err")
+        # The destination's connection 2 (a helper's: connection 1 is the run's listing
+        # connection, which the folder's own worker goes on with) is cut once 150 KB of its
+        # APPENDs have gone through, well inside its part (~1,000 messages of ~500 bytes).
+        with open(err_path, "w") as err:
+            proxy = subprocess.Popen(
+                [sys.executable, FAULT_PROXY, "--target", str(dst.info["imaps_port"]),
+                 "--seed", str(SEED), "--stats", stats_path, "--verbose", "--direction", "c2s",
+                 "--cut-after", "150000", "--every", "2", "--faulty-connections", "1"],
+                stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True)
+
+        def stop_proxy():
+            if proxy.poll() is None:
+                proxy.terminate()
+                try:
+                    proxy.wait(10)
+                except subprocess.TimeoutExpired:
+                    proxy.kill()
+                    proxy.wait()
+            proxy.stdout.close()
+
+        self.addCleanup(stop_proxy)
+        line = proxy.stdout.readline()
+        self.assertTrue(line.startswith("PORT "), line)
+        url = "imaps://dave@127.0.0.1:%d" % int(line.split()[1])
+        summary, notices, context = self.migrate(
+            "alice", "dave",
+            PARALLEL + ["--batch-messages", "100", "--retry-backoff", "0.2", "--timeout", "10"],
+            dst=dst, dst_url=url)
+        stop_proxy()  # its last stats write happens on SIGTERM
+        with open(stats_path) as f:
+            stats = json.load(f)
+        with open(err_path) as f:
+            context += "\nproxy stats: %s\nproxy log: %s" % (json.dumps(stats), f.read()[-3000:])
+        self.assertEqual(stats["faults"]["cut"], 1, context)
+        self.assertEqual([e["connection"] for e in stats["events"] if e["fault"] == "cut"], [2],
+                         context)
+        self.assertGreaterEqual(stats["connections"], 4, context)  # the retry's reconnect
+        self.assertEqual(summary["failed"], 0, context)
+        self.assertEqual(summary["folders_failed"], 0, context)
+        inbox = self.inbox(summary)
+        self.assertEqual(inbox["error"], "", context)
+        # Into a fresh destination: every message copied by this run or found there by the
+        # retry's recovery (stored by the helper before its connection broke).
+        self.assertEqual(inbox["copied"] + inbox["already_copied"], BIG, context)
+        self.assertTrue([n for n in notices if "reconnect" in n.lower()], context)
+        self.assertExact("alice", "dave", dst=dst, context=context)
+        # The state is keyed by user and host: a direct re-run finds everything done.
+        self.assertRerunCopiesNothing("alice", "dave", dst=dst)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
