@@ -169,7 +169,12 @@ class SplitFolders(ServerTestCase):
         manifest = self.manifest("alice")
         self.assertEqual(manifest["totals"]["messages"], BIG)
         before = (self.logins(self.src, "alice"), self.logins(self.dst, "alice"))
-        summary, _, context = self.migrate("alice", "alice", PARALLEL)
+        # Batches of 100: each worker starts its part by taking two batches at once (one
+        # saving, one streaming), and with the default 500 the two first workers would hold
+        # all but 1,000 of these 3,000 tiny messages before the third is logged in; a part is
+        # only split off while 1,000 are unstarted (sync/folder_shares.h).
+        summary, _, context = self.migrate("alice", "alice",
+                                           PARALLEL + ["--batch-messages", "100"])
         connections = (self.logins(self.src, "alice") - before[0],
                        self.logins(self.dst, "alice") - before[1])
         self.assertEqual(summary["copied"], BIG, context)
