@@ -33,7 +33,7 @@ bool worthSplitting(size_t messages, uint64_t bytes) {
   return messages >= 2 && (messages >= 2 * kMinShareMessages || bytes >= 2 * kMinShareBytes);
 }
 
-std::optional<size_t> FolderShares::split() {
+std::optional<size_t> FolderShares::split(size_t waiting) {
   std::lock_guard lock(mutex_);
   if (closed_) return std::nullopt;
   // The range with the most unstarted bytes.
@@ -50,11 +50,18 @@ std::optional<size_t> FolderShares::split() {
   }
   if (best == ranges_.size()) return std::nullopt;
   Range& r = ranges_[best];
-  // Cut where the lower part reaches half the bytes; both parts keep a message at least.
-  size_t cut = r.next;
-  uint64_t lower = 0;
-  while (cut < r.end - 1 && lower < bestBytes / 2) lower += messages_[cut++]->size;
-  if (cut == r.next) cut = r.next + 1;
+  // Cut off 1/ways of the unstarted bytes from the top, so the owner and the `waiting`
+  // helpers that come one after the other end up with equal parts (halving each time would
+  // leave the last ones too little to split), while each part keeps the minimum.
+  const size_t count = r.end - r.next;
+  size_t ways = std::max<size_t>(2, waiting + 1);
+  while (ways > 2 && count / ways < kMinShareMessages && bestBytes / ways < kMinShareBytes) {
+    --ways;
+  }
+  size_t cut = r.end;
+  uint64_t upper = 0;
+  while (cut > r.next + 1 && upper < bestBytes / ways) upper += messages_[--cut]->size;
+  if (cut == r.end) cut = r.end - 1;
   const size_t end = r.end;
   r.end = cut;
   ranges_.push_back({cut, end});
@@ -102,6 +109,16 @@ void ShareBoard::Ticket::withdraw(const std::shared_ptr<FolderShares>& shares) {
   board_->changed_.notify_all();
 }
 
+void ShareBoard::expectHelper() {
+  std::lock_guard lock(mutex_);
+  ++waiting_;
+}
+
+void ShareBoard::helperLeft() {
+  std::lock_guard lock(mutex_);
+  --waiting_;
+}
+
 std::unique_ptr<ShareBoard::Ticket> ShareBoard::expectFolder() {
   std::lock_guard lock(mutex_);
   ++unpublished_;
@@ -110,13 +127,19 @@ std::unique_ptr<ShareBoard::Ticket> ShareBoard::expectFolder() {
 
 std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> ShareBoard::awaitShare() {
   std::unique_lock lock(mutex_);
-  for (;;) {
+  std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> found;
+  while (!found) {
     for (const auto& shares : published_) {
-      if (auto range = shares->split()) return std::make_pair(shares, *range);
+      if (auto range = shares->split(waiting_)) {
+        found = std::make_pair(shares, *range);
+        break;
+      }
     }
-    if (unpublished_ == 0) return std::nullopt;
+    if (found || unpublished_ == 0) break;
     changed_.wait(lock);
   }
+  --waiting_;
+  return found;
 }
 
 }  // namespace mf::sync

@@ -3,11 +3,11 @@
 //
 // The copier that listed a folder publishes the messages it is about to copy (ascending
 // source UIDs) as one range of a FolderShares. A worker of the same run with nothing left in
-// the folder queue takes over the upper part of the biggest unstarted range, split at half
-// its bytes, and copies it on its own connections as a "helper". Every message is started by
-// exactly one copier: owners take batches from the front of their range, helpers split off
-// the back, under one mutex. A range is split only while both parts keep kMinShareMessages
-// messages or kMinShareBytes bytes.
+// the folder queue takes over the upper part of the biggest unstarted range (its share of the
+// bytes among the range's owner and the workers waiting for a part), and copies it on its own
+// connections as a "helper". Every message is started by exactly one copier: owners take batches
+// from the front of their range, helpers split off the back, under one mutex. A range is split only
+// while both parts keep kMinShareMessages messages or kMinShareBytes bytes.
 //
 // The folder's copier closes the shares when its own range is done: no more splits, then it
 // waits for its helpers and merges their reports and records before it records the folder's
@@ -78,9 +78,12 @@ class FolderShares {
   std::vector<const access::MessageMeta*> takeBatch(size_t range, size_t maxCount,
                                                     uint64_t maxBytes);
 
-  // Splits the biggest unstarted range at half its bytes and hands out the upper part as a
-  // new range, or nullopt when no range is big enough or the shares are closed.
-  std::optional<size_t> split();
+  // Splits the biggest unstarted range and hands out its upper part as a new range, or
+  // nullopt when no range is big enough or the shares are closed. `waiting`: the helpers
+  // about to ask, this one included; the part is 1/(waiting + 1) of the range's unstarted
+  // bytes, so the range ends up shared equally among them and its owner (as far as every
+  // part keeps the minimum).
+  std::optional<size_t> split(size_t waiting = 1);
 
   // A helper's part is done (every helper that got a range calls this exactly once).
   void finish(ShareOutcome outcome);
@@ -129,8 +132,13 @@ class ShareBoard {
   // meanwhile knows a folder is being started); release it if the queue was empty.
   std::unique_ptr<Ticket> expectFolder();
 
-  // Blocks until a published folder has a range to hand out (returned with its id) or no
-  // folder in progress can offer one any more (nullopt).
+  // A worker is about to look for a part (call before it connects: the parts handed out
+  // meanwhile are sized counting it). Followed by awaitShare(), or helperLeft() if it could
+  // not connect.
+  void expectHelper();
+  void helperLeft();
+  // After expectHelper(): blocks until a published folder has a range to hand out (returned
+  // with its id) or no folder in progress can offer one any more (nullopt).
   std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> awaitShare();
 
  private:
@@ -138,6 +146,7 @@ class ShareBoard {
   std::mutex mutex_;
   std::condition_variable changed_;
   size_t unpublished_ = 0;  // folders in progress that have not published yet
+  size_t waiting_ = 0;      // workers looking for a part (expectHelper() until awaitShare() ends)
   std::vector<std::shared_ptr<FolderShares>> published_;
 };
 

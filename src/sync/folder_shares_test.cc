@@ -48,13 +48,37 @@ TEST(FolderSharesTest, SplitsAtHalfTheUnstartedBytes) {
   EXPECT_EQ(first.front()->uid, 1u);
   auto range = shares.split();
   ASSERT_TRUE(range);
-  // Unstarted: uids 501..3000, 3,499,000 bytes: the lower part reaches half of it with
-  // 1,750 messages (uids 501..2250), so the new range starts at uid 2251.
+  // Unstarted: uids 501..3000, 3,499,000 bytes: the upper part reaches half of it with the
+  // big message and 750 others, so the new range starts at uid 2250.
   auto part = shares.takeBatch(*range, 1, UINT64_MAX);
   ASSERT_EQ(part.size(), 1u);
-  EXPECT_EQ(part.front()->uid, 2251u);
+  EXPECT_EQ(part.front()->uid, 2250u);
   shares.finish({});  // the helper that took the range
   EXPECT_EQ(shares.close().size(), 1u);
+}
+
+TEST(FolderSharesTest, HelpersWaitingTogetherGetEqualParts) {
+  Corpus c(3000, 1000);
+  FolderShares shares(target(), c.pointers);
+  // Three helpers waiting: each takes a quarter of what is left for the owner and the rest.
+  auto first = shares.split(3), second = shares.split(2), third = shares.split(1);
+  ASSERT_TRUE(first && second && third);
+  EXPECT_EQ(shares.takeBatch(*first, 1, UINT64_MAX).front()->uid, 2251u);
+  EXPECT_EQ(shares.takeBatch(*second, 1, UINT64_MAX).front()->uid, 1501u);
+  EXPECT_EQ(shares.takeBatch(*third, 1, UINT64_MAX).front()->uid, 751u);
+  EXPECT_EQ(shares.takeBatch(0, 10000, UINT64_MAX).size(), 750u);  // the owner's part
+  // 750 unstarted are too few for a 500-message minimum on both sides.
+  EXPECT_FALSE(shares.split(1));
+  // Many helpers waiting on 1,000 messages: still no part below the minimum.
+  Corpus small(1000, 1000);
+  FolderShares two(target(), small.pointers);
+  auto only = two.split(8);
+  ASSERT_TRUE(only);
+  EXPECT_EQ(two.takeBatch(*only, 10000, UINT64_MAX).size(), 500u);
+  for (int i = 0; i < 3; ++i) shares.finish({});
+  two.finish({});
+  EXPECT_EQ(shares.close().size(), 3u);
+  EXPECT_EQ(two.close().size(), 1u);
 }
 
 TEST(FolderSharesTest, EveryMessageIsHandedOutOnceAcrossConcurrentSplits) {
@@ -115,12 +139,14 @@ TEST(FolderSharesTest, CloseWaitsForHelpers) {
 TEST(ShareBoardTest, WaitingWorkersTakePublishedPartsOrLeaveWhenNoneCanCome) {
   ShareBoard board;
   // No folder in progress: nothing to wait for.
+  board.expectHelper();
   EXPECT_FALSE(board.awaitShare());
 
   Corpus c(3000, 100);
   auto shares = std::make_shared<FolderShares>(target(), c.pointers);
   auto ticket = board.expectFolder();
   std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> got;
+  board.expectHelper();
   std::thread waiter([&] { got = board.awaitShare(); });  // blocks: the folder may publish
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   ticket->publish(shares);
@@ -134,6 +160,7 @@ TEST(ShareBoardTest, WaitingWorkersTakePublishedPartsOrLeaveWhenNoneCanCome) {
   ticket->withdraw(shares);
   (void)shares->close();
   std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> none{{nullptr, 0}};
+  board.expectHelper();
   std::thread leaver([&] { none = board.awaitShare(); });
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   small.reset();

@@ -203,10 +203,15 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
 
 void Migrator::helpWithBigFolders(Worker& worker, ShareBoard& board) {
   while (!gaveUp_) {
-    // Connected before taking a part: a part waits for no login, and a worker that cannot
+    // Counted before it connects (the parts handed out meanwhile leave room for it), and
+    // connected before it takes a part: a part waits for no login, and a worker that cannot
     // connect takes none.
+    board.expectHelper();
     if (!worker.source || !worker.destination) {
-      if (!connect(worker)) return;
+      if (!connect(worker)) {
+        board.helperLeft();
+        return;
+      }
     }
     auto share = board.awaitShare();
     if (!share) return;
