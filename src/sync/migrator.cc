@@ -422,8 +422,8 @@ Result<MigrationReport> Migrator::run() {
       worker.lease = std::move(lease);
       threads.emplace_back(work, std::ref(worker));
       if (!atStart) {
-        progress_->onNotice("connections to these servers freed up: now copying " +
-                            std::to_string(startedWorkers) + " folders at a time");
+        progress_->onNotice("connections to these servers freed up: now copying over " +
+                            std::to_string(startedWorkers) + " connections to each");
       }
     }
     return startedWorkers;
@@ -461,8 +461,8 @@ Result<MigrationReport> Migrator::run() {
   if (size_t now = startWorkers(/*atStart=*/true); now < workerCount) {
     report.notices.push_back(
         "other mailferry runs on this machine are using the connections to these servers: "
-        "copying " + std::to_string(now) + " of " + std::to_string(workerCount) +
-        " folders at a time for now, more as they finish");
+        "copying over " + std::to_string(now) + " of " + std::to_string(workerCount) +
+        " connections to each for now, more as they finish");
     progress_->onNotice(report.notices.back());
   }
   work(workers[0]);

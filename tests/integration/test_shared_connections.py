@@ -137,7 +137,7 @@ class SharedConnections(ServerTestCase):
         self.assertEqual(connections, (1, 1))
         said = [n for n in summary["notices"] if "other mailferry runs on this machine" in n]
         self.assertEqual(len(said), 1, summary["notices"])
-        self.assertIn("copying 1 of %d folders at a time" % FOLDERS, said[0])
+        self.assertIn("copying over 1 of %d connections to each" % FOLDERS, said[0])
         self.assertFalse([n for n in self.notices(events) if "freed up" in n])
 
     def test_slots_freed_meanwhile_add_a_worker_at_the_next_folder(self):
@@ -146,12 +146,12 @@ class SharedConnections(ServerTestCase):
         def on_event(event):
             # Said once the run has started its workers: the next folder boundary finds the
             # slots free (the first folder alone takes far longer than this reaction).
-            if event.get("event") == "notice" and "copying 1 of" in event.get("text", ""):
+            if event.get("event") == "notice" and "copying over 1 of" in event.get("text", ""):
                 self.release()
 
         summary, events, _, connections = self.migrate("carol", on_event)
         self.assertEqual(connections, (2, 2))
-        self.assertIn("connections to these servers freed up: now copying 2 folders at a time",
+        self.assertIn("connections to these servers freed up: now copying over 2 connections to each",
                       self.notices(events))
 
     def test_an_open_runtime_directory_is_not_trusted(self):
