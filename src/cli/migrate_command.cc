@@ -141,8 +141,8 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
                   "destination's APPENDLIMIT is always honoured)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--parallel", args->parallel,
-                  "folders copied at the same time, each over its own connection to each "
-                  "server (default 4; lower it for servers with a connection limit). The "
+                  "folders (or parts of a big folder) copied at the same time, each over its "
+                  "own connection to each server (default 4; lower it for servers with a connection limit). The "
                   "mailferry runs of this machine share them per server: a run started while "
                   "others use the same server begins with fewer (at least one) and adds more "
                   "as those finish")
