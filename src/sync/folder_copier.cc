@@ -417,7 +417,8 @@ Status FolderCopier::copyFolder(const std::vector<const access::MessageMeta*>& t
   auto shares = std::make_shared<FolderShares>(std::move(target), toCopy);
   shareTicket->publish(shares);
   Status status = copyWithSecondPasses(
-      [&shares](size_t maxCount, uint64_t maxBytes) {
+      [&shares, shareTicket](size_t maxCount, uint64_t maxBytes) {
+        shareTicket->atBatchBoundary();
         return shares->takeBatch(0, maxCount, maxBytes);
       },
       report);

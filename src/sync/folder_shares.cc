@@ -33,12 +33,10 @@ bool worthSplitting(size_t messages, uint64_t bytes) {
   return messages >= 2 && (messages >= 2 * kMinShareMessages || bytes >= 2 * kMinShareBytes);
 }
 
-std::optional<size_t> FolderShares::split(size_t waiting) {
-  std::lock_guard lock(mutex_);
-  if (closed_) return std::nullopt;
-  // The range with the most unstarted bytes.
+std::pair<size_t, uint64_t> FolderShares::rangeToSplit() const {
   size_t best = ranges_.size();
   uint64_t bestBytes = 0;
+  if (closed_) return {best, bestBytes};
   for (size_t k = 0; k < ranges_.size(); ++k) {
     const Range& r = ranges_[k];
     uint64_t bytes = 0;
@@ -48,6 +46,17 @@ std::optional<size_t> FolderShares::split(size_t waiting) {
       bestBytes = bytes;
     }
   }
+  return {best, bestBytes};
+}
+
+bool FolderShares::splittable() const {
+  std::lock_guard lock(mutex_);
+  return rangeToSplit().first != ranges_.size();
+}
+
+std::optional<size_t> FolderShares::split(size_t waiting) {
+  std::lock_guard lock(mutex_);
+  const auto [best, bestBytes] = rangeToSplit();
   if (best == ranges_.size()) return std::nullopt;
   Range& r = ranges_[best];
   // Cut off 1/ways of the unstarted bytes from the top, so the owner and the `waiting`
@@ -107,6 +116,19 @@ void ShareBoard::Ticket::withdraw(const std::shared_ptr<FolderShares>& shares) {
   auto& p = board_->published_;
   p.erase(std::remove(p.begin(), p.end(), shares), p.end());
   board_->changed_.notify_all();
+}
+
+void ShareBoard::Ticket::atBatchBoundary() {
+  if (board_->onBatch_) board_->onBatch_();
+}
+
+bool ShareBoard::wantsHelper() {
+  std::lock_guard lock(mutex_);
+  if (waiting_ > 0) return false;
+  for (const auto& shares : published_) {
+    if (shares->splittable()) return true;
+  }
+  return false;
 }
 
 void ShareBoard::expectHelper() {

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -84,6 +85,8 @@ class FolderShares {
   // bytes, so the range ends up shared equally among them and its owner (as far as every
   // part keeps the minimum).
   std::optional<size_t> split(size_t waiting = 1);
+  // True if split() would hand out a range now.
+  bool splittable() const;
 
   // A helper's part is done (every helper that got a range calls this exactly once).
   void finish(ShareOutcome outcome);
@@ -99,6 +102,9 @@ class FolderShares {
     size_t next;  // first unstarted message
     size_t end;
   };
+  // The range split() would cut (the most unstarted bytes among those big enough), with
+  // its unstarted bytes; ranges_.size() if none. Called with mutex_ held.
+  std::pair<size_t, uint64_t> rangeToSplit() const;
   const Target target_;
   const std::vector<const access::MessageMeta*>& messages_;
   mutable std::mutex mutex_;
@@ -122,6 +128,9 @@ class ShareBoard {
     // Offers the folder's shares to idle workers (again on a retry) until withdraw().
     void publish(const std::shared_ptr<FolderShares>& shares);
     void withdraw(const std::shared_ptr<FolderShares>& shares);
+    // The folder's copier is about to take its next batch: a moment to add workers (the
+    // run's hook, setOnBatch()).
+    void atBatchBoundary();
 
    private:
     ShareBoard* board_;
@@ -137,6 +146,13 @@ class ShareBoard {
   // not connect.
   void expectHelper();
   void helperLeft();
+  // Called by Ticket::atBatchBoundary(), on the copier's thread, holding no lock of the board
+  // (set before any worker starts).
+  void setOnBatch(std::function<void()> onBatch) { onBatch_ = std::move(onBatch); }
+  // True when a published folder has a range to hand out and no worker is already looking
+  // for a part: one more worker would find work at once.
+  bool wantsHelper();
+
   // After expectHelper(): blocks until a published folder has a range to hand out (returned
   // with its id) or no folder in progress can offer one any more (nullopt).
   std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> awaitShare();
@@ -148,6 +164,7 @@ class ShareBoard {
   size_t unpublished_ = 0;  // folders in progress that have not published yet
   size_t waiting_ = 0;      // workers looking for a part (expectHelper() until awaitShare() ends)
   std::vector<std::shared_ptr<FolderShares>> published_;
+  std::function<void()> onBatch_;
 };
 
 }  // namespace mf::sync

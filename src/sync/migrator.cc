@@ -406,8 +406,12 @@ Result<MigrationReport> Migrator::run() {
   // the start, so the tail of a run does not pay two logins for a few small folders.
   auto startWorkers = [&](bool atStart) {
     std::lock_guard lock(startMutex);
+    const size_t before = startedWorkers;
     auto worthAnother = [&] {
       if (atStart) return true;
+      // A big folder being copied has a part to hand out and nobody is coming for it: one
+      // more worker (per call: the next batch boundary looks again once it took its part).
+      if (splitting && startedWorkers == before && shareBoard.wantsHelper()) return true;
       uint64_t waitingMessages = 0;
       size_t waitingFolders = 0;
       for (size_t k = next.load(); k < pending.size(); ++k, ++waitingFolders) {
@@ -428,6 +432,10 @@ Result<MigrationReport> Migrator::run() {
     }
     return startedWorkers;
   };
+  // Connections freed by other runs help a big folder too, not only the folders waiting.
+  if (splitting && slots_) shareBoard.setOnBatch([&] {
+    if (!gaveUp_) startWorkers(/*atStart=*/false);
+  });
   work = [&](Worker& worker) {
     for (;;) {
       // Expected before it is taken, so a worker that finds the queue empty meanwhile waits

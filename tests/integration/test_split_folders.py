@@ -17,9 +17,13 @@ uses every connection --parallel allows. This module proves, against real server
 - a helper's destination connection dropped mid-part (tests/tools/fault_proxy.py cuts the
   destination's second connection: the first is the run's listing connection, so the second is
   a helper's): the folder's worker retries the folder and everything lands exactly once.
+- every connection slot held by "other runs" (the test holds the lock files): the run starts
+  on one connection pair; once the slots are released it adds a worker at its next batch
+  boundary, which takes over part of INBOX (no folder boundary needed).
 Every migration goes to a destination user of its own, so the tests are independent.
 """
 
+import fcntl
 import json
 import os
 import random
@@ -323,6 +327,68 @@ class SplitFolders(ServerTestCase):
         self.assertExact("alice", "dave", dst=dst, context=context)
         # The state is keyed by user and host: a direct re-run finds everything done.
         self.assertRerunCopiesNothing("alice", "dave", dst=dst)
+
+
+    def test_5_connections_freed_by_other_runs_help_the_big_folder_it_is_copying(self):
+        """Every connection slot held by "other runs" (this test holds the lock files, as
+        test_shared_connections does): the run starts on one connection pair and says so. As
+        soon as it says so the slots are released: the run adds a worker at its next batch
+        boundary, which takes over part of INBOX (a one-folder run has no folder boundary to
+        wait for)."""
+        self.manifest("alice")
+        dst = self.start_server("dst-slots", "slash")
+        self.addCleanup(self.stop_server, "dst-slots")
+        slot_dir = os.path.join(self.runtime, "mailferry")
+        os.makedirs(slot_dir, mode=0o700, exist_ok=True)
+        held = []
+
+        def release():
+            while held:
+                held.pop().close()  # closing drops the flock
+
+        self.addCleanup(release)
+        for server in (self.src, dst):
+            for n in range(3):
+                f = open(os.path.join(slot_dir, "imap-127.0.0.1-%d.%d"
+                                      % (server.info["imaps_port"], n)), "a+")
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held.append(f)
+        state = os.path.join(self.run_dir, "state-alice-slots.db")
+        argv, env = self.argv_env("alice", "alice", state,
+                                  ["--json"] + PARALLEL + ["--batch-messages", "100"], dst=dst)
+        before = (self.logins(self.src, "alice"), self.logins(dst, "alice"))
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True)
+        events = []
+        for line in proc.stdout:
+            if not line.startswith("{"):
+                continue
+            event = json.loads(line)
+            events.append(event)
+            if event.get("event") == "notice" and "copying over 1 of" in event.get("text", ""):
+                release()
+        stderr = proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
+        self.assertEqual(proc.wait(timeout=300), 0, stderr[-3000:])
+        connections = (self.logins(self.src, "alice") - before[0],
+                       self.logins(dst, "alice") - before[1])
+        summary = [e for e in events if e.get("event") == "summary"]
+        self.assertEqual(len(summary), 1, events)
+        summary = summary[0]
+        context = "connections %s\nnotices %s\nsummary %s" % (
+            connections, [e.get("text") for e in events if e.get("event") == "notice"],
+            json.dumps(summary)[:3000])
+        self.assertEqual(summary["copied"], BIG, context)
+        self.assertEqual(summary["failed"], 0, context)
+        notices = [e.get("text", "") for e in events if e.get("event") == "notice"]
+        self.assertTrue([n for n in notices if "copying over 1 of 3 connections" in n], context)
+        self.assertTrue([n for n in notices if "freed up: now copying over" in n], context)
+        self.assertGreaterEqual(connections[1], 2, context)
+        self.assertEqual(connections[0], connections[1], context)
+        self.assertTrue([n for n in self.inbox(summary)["notes"] if "connections at once" in n],
+                        context)
+        self.assertExact("alice", "alice", dst=dst, context=context)
 
 
 if __name__ == "__main__":
