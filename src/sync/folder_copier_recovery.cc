@@ -41,8 +41,10 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   uint32_t floor = UINT32_MAX;
   std::set<uint32_t> claimed;
   for (const auto& [uid, rec] : records_) {
-    if (rec.state == MessageState::kPending) floor = std::min(floor, std::max<uint32_t>(rec.destinationUid, 1));
-    if (rec.state == MessageState::kCopied && rec.destinationUid) claimed.insert(rec.destinationUid);
+    if (rec.state == MessageState::kPending)
+      floor = std::min(floor, std::max<uint32_t>(rec.destinationUid, 1));
+    if (rec.state == MessageState::kCopied && rec.destinationUid)
+      claimed.insert(rec.destinationUid);
   }
   // Intents are written before the body is read, so they carry no Message-ID (the listing
   // leaves it out; see FolderCopier::prepare): ask the source for those of the pending ones.
@@ -73,40 +75,96 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   MF_ASSIGN_OR_RETURN(auto landed, destinationReader_.listMessages(floor));
   // destinationReader_ is the destination connection: listing does not change the selected
   // folder, so appends can go on afterwards.
-  // The unclaimed destination messages by (size, Message-ID), each list in UID order.
-  // Appends of one connection land in the order sent, but a big folder may have been copied
-  // over several connections at once (folder_shares.h), whose appends interleave: so each
-  // pending record takes the lowest unclaimed match at or above its own UID floor, not the
-  // next one after the previous record's. Copies that match several records (same size and
-  // Message-ID) are interchangeable; each is claimed once.
-  std::map<std::pair<uint64_t, std::string>, std::vector<uint32_t>> unclaimed;
+  // Which landed copy belongs to which pending intent. Appends of one connection land in
+  // the order sent, but a big folder may have been copied over several connections at once
+  // (folder_shares.h), whose appends interleave: so each pending record takes the lowest
+  // unclaimed match at or above its own UID floor, not the next one after the previous
+  // record's. Identity, in three passes (QUIRKS.md: RFC822.SIZE is no identity, a server may
+  // claim another size than the bytes it sends, and a copy has the real one):
+  //  1. size and Message-ID both equal (an honest server: nearly always all of them);
+  //  2. the SHA-256 of the content, source against copy, for the rest (wrong sizes, and
+  //     messages without a Message-ID, which nothing else identifies);
+  //  3. a Message-ID that one remaining record and one remaining copy alone carry (a
+  //     destination that altered the copy, and its size, as it saved it).
+  // Copies that match several records the same way are interchangeable; each is claimed once.
+  std::map<uint32_t, const access::MessageMeta*> unclaimed;  // by destination UID
   for (const auto& d : landed) {
-    if (!claimed.count(d.uid)) unclaimed[{d.size, d.messageId}].push_back(d.uid);
+    if (!claimed.count(d.uid)) unclaimed[d.uid] = &d;
   }
-  for (auto& [key, uids] : unclaimed) std::sort(uids.begin(), uids.end());
   std::vector<MessageRecord> updates;
-  size_t recovered = 0, requeued = 0;
+  size_t recovered = 0;
+  auto claim = [&](uint32_t sourceUid, MessageRecord& rec, uint32_t destinationUid) {
+    rec.state = MessageState::kCopied;
+    rec.destinationUid = destinationUid;
+    unclaimed.erase(destinationUid);
+    ++recovered;
+    recovered_.insert(sourceUid);
+    updates.push_back(rec);
+  };
+  // The lowest unclaimed copy at or above `rec`'s floor that `same` accepts.
+  auto lowest = [&](const MessageRecord& rec, auto same) -> uint32_t {
+    for (auto it = unclaimed.lower_bound(std::max<uint32_t>(rec.destinationUid, 1));
+         it != unclaimed.end(); ++it) {
+      if (same(*it->second)) return it->first;
+    }
+    return 0;
+  };
+  std::vector<uint32_t> unmatched;  // pending source UIDs, ascending
   for (auto& [uid, rec] : records_) {
     if (rec.state != MessageState::kPending || goneFromSource.count(uid)) continue;
-    auto candidates = unclaimed.find({rec.size, rec.messageId});
-    std::vector<uint32_t>::iterator match;
-    bool found = false;
-    if (candidates != unclaimed.end()) {
-      auto& uids = candidates->second;
-      match = std::lower_bound(uids.begin(), uids.end(), std::max<uint32_t>(rec.destinationUid, 1));
-      found = match != uids.end();
+    uint32_t match = 0;
+    if (!rec.messageId.empty()) {
+      match = lowest(rec, [&](const access::MessageMeta& d) {
+        return d.size == rec.size && d.messageId == rec.messageId;
+      });
     }
-    if (found) {
-      rec.state = MessageState::kCopied;
-      rec.destinationUid = *match;
-      candidates->second.erase(match);
-      ++recovered;
-      recovered_.insert(uid);
-      updates.push_back(rec);
-    } else {
-      ++requeued;
-    }
+    if (match)
+      claim(uid, rec, match);
+    else
+      unmatched.push_back(uid);
   }
+  if (!unmatched.empty() && !unclaimed.empty()) {
+    std::vector<uint32_t> copies;
+    for (const auto& [destinationUid, meta] : unclaimed) copies.push_back(destinationUid);
+    MF_ASSIGN_OR_RETURN(auto sourceDigests, digestBodies(source_, unmatched));
+    MF_ASSIGN_OR_RETURN(auto copyDigests, digestBodies(destinationReader_, copies));
+    std::vector<uint32_t> stillUnmatched;
+    for (uint32_t uid : unmatched) {
+      MessageRecord& rec = records_[uid];
+      auto digest = sourceDigests.find(uid);
+      uint32_t match = 0;
+      if (digest != sourceDigests.end()) {
+        match = lowest(rec, [&](const access::MessageMeta& d) {
+          auto copy = copyDigests.find(d.uid);
+          return copy != copyDigests.end() && copy->second.sha256Hex == digest->second.sha256Hex;
+        });
+      }
+      if (match)
+        claim(uid, rec, match);
+      else
+        stillUnmatched.push_back(uid);
+    }
+    unmatched.swap(stillUnmatched);
+  }
+  std::map<std::string, size_t> pendingWithId;
+  for (uint32_t uid : unmatched) {
+    if (!records_[uid].messageId.empty()) ++pendingWithId[records_[uid].messageId];
+  }
+  for (uint32_t uid : unmatched) {
+    MessageRecord& rec = records_[uid];
+    if (rec.messageId.empty() || pendingWithId[rec.messageId] != 1) continue;
+    size_t copies = 0;
+    uint32_t match = 0;
+    for (const auto& [destinationUid, meta] : unclaimed) {
+      if (meta->messageId != rec.messageId) continue;
+      ++copies;
+      if (destinationUid >= rec.destinationUid) match = destinationUid;
+    }
+    if (copies == 1 && match) claim(uid, rec, match);
+  }
+  const size_t requeued = std::count_if(records_.begin(), records_.end(), [&](const auto& kv) {
+    return kv.second.state == MessageState::kPending && !goneFromSource.count(kv.first);
+  });
   // Records that did not land are forgotten so they are copied again.
   std::vector<MessageRecord> keep;
   for (auto it = records_.begin(); it != records_.end();) {
@@ -135,8 +193,10 @@ Status FolderCopier::rematchAfterUidValidityChange(uint32_t oldValidity, uint32_
   std::vector<MessageRecord> withoutId;
   for (const auto& [uid, rec] : records_) {
     if (rec.state != MessageState::kCopied) continue;
-    if (!rec.messageId.empty()) byId.emplace(std::make_pair(rec.messageId, rec.size), rec);
-    else withoutId.push_back(rec);
+    if (!rec.messageId.empty())
+      byId.emplace(std::make_pair(rec.messageId, rec.size), rec);
+    else
+      withoutId.push_back(rec);
   }
   std::vector<MessageRecord> matched;
   std::vector<const access::MessageMeta*> unmatchedNoId;

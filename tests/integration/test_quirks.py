@@ -15,10 +15,12 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import unittest
 
-from mftest import ServerTestCase
+from mftest import MAILFERRY, ServerTestCase
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from quirk_imap import QuirkServer, imap_date, sample_fixture  # noqa: E402
@@ -273,6 +275,31 @@ class Quirks(ServerTestCase):
                 self.assertSameMail(src.dump(), self.dovecot())
         # verify compares by content: the sizes the server claims do not matter.
         self.verify_deep(src, self.dv)
+
+    def test_crash_recovery_does_not_take_the_claimed_size_for_identity(self):
+        """A source whose RFC822.SIZE is wrong (QUIRKS.md: never use size as identity): the
+        intents record the size it claims, the destination reports the real one of the copy.
+        Killed right after the k-th state write (appends of the batch before may have landed),
+        then run again: recovery must still recognise what landed, or it copies it twice."""
+        for delta in ("+100", "-40"):
+            with self.subTest(delta=delta):
+                self.setUp()
+                src = self.fake(["wrong-rfc822-size=" + delta])
+                env = dict(os.environ, MAILFERRY_FROM_PASSWORD=src.password(),
+                           MAILFERRY_TO_PASSWORD=self.dv.password())
+                argv = [MAILFERRY, "migrate", "--from", src.url(), "--to", self.dv.url(),
+                        "--to-ca-file", self.dv.ca_file, "--allow-plaintext",
+                        "--state", self.state, "--progress", "none", "--batch-messages", "2"]
+                killed = 0
+                for k in (2, 3, 4, 6):
+                    res = subprocess.run(
+                        argv, env=dict(env, MAILFERRY_CRASH_AFTER_STATE_WRITES=str(k)),
+                        capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
+                    killed += res.returncode == -signal.SIGKILL
+                self.assertGreaterEqual(killed, 3)
+                summary = self.migrate(src, self.dv)
+                self.assertEqual(summary["failed"], 0, summary)
+                self.assertSameMail(src.dump(), self.dovecot())
 
     def test_bare_lf_bodies_are_copied_byte_for_byte(self):
         """mailferry copies bytes exactly: LF-only bodies arrive LF-only in a server that
