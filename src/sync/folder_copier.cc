@@ -46,6 +46,13 @@ MessageRecord failedRecord(const access::MessageMeta& meta, const Status& status
   return r;
 }
 
+// The batches of `messages`, in order, for FolderCopier::copyMessages.
+FolderCopier::BatchSource batchesOf(const std::vector<const access::MessageMeta*>& messages) {
+  return [&messages, i = size_t{0}](size_t maxCount, uint64_t maxBytes) mutable {
+    return takeBatchFrom(messages, i, messages.size(), maxCount, maxBytes);
+  };
+}
+
 }  // namespace
 
 // Streams each fetched body into a pipelined APPEND and gathers the outcomes.
@@ -405,11 +412,7 @@ Status FolderCopier::copyFolder(const std::vector<const access::MessageMeta*>& t
                                 uint64_t bytes, FolderReport& report,
                                 ShareBoard::Ticket* shareTicket) {
   if (!shareTicket || !worthSplitting(toCopy.size(), bytes)) {
-    return copyWithSecondPasses(
-        [&toCopy, i = size_t{0}](size_t maxCount, uint64_t maxBytes) mutable {
-          return takeBatchFrom(toCopy, i, toCopy.size(), maxCount, maxBytes);
-        },
-        report);
+    return copyWithSecondPasses(batchesOf(toCopy), report);
   }
   // A big folder: idle workers of the run may take over parts of it (folder_shares.h).
   FolderShares::Target target{sourceFolder_, destinationFolder_, sourceName_,
@@ -511,11 +514,7 @@ Status FolderCopier::copyWithSecondPasses(const BatchSource& next, FolderReport&
 
 Status FolderCopier::copyMessages(const std::vector<const access::MessageMeta*>& messages,
                                   FolderReport& report) {
-  return copyMessages(
-      [&messages, i = size_t{0}](size_t maxCount, uint64_t maxBytes) mutable {
-        return takeBatchFrom(messages, i, messages.size(), maxCount, maxBytes);
-      },
-      report);
+  return copyMessages(batchesOf(messages), report);
 }
 
 Status FolderCopier::copyMessages(const BatchSource& nextBatch, FolderReport& report) {

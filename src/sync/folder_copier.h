@@ -24,6 +24,9 @@ namespace mf::sync {
 
 class FolderCopier {
  public:
+  // The next batch to copy, at most (count, bytes); empty when there is none.
+  using BatchSource =
+      std::function<std::vector<const access::MessageMeta*>(size_t maxCount, uint64_t maxBytes)>;
   FolderCopier(access::MailSource& source, access::MailDestination& destination,
                access::MailSource& destinationReader, store::Store& store,
                const MigrateOptions& options, ProgressSink& progress);
@@ -63,9 +66,6 @@ class FolderCopier {
     std::vector<const access::MessageMeta*> messages;
     Status fetched;  // how the source's FETCH of this batch ended
   };
-  // The next batch to copy, at most (count, bytes); empty when there is none.
-  using BatchSource =
-      std::function<std::vector<const access::MessageMeta*>(size_t maxCount, uint64_t maxBytes)>;
   // Copies the batches of `next` as recorded batches (intent, bodies, outcome), pipelined.
   // Returns the first error, or the destination's request to slow down, after recording
   // every outcome.

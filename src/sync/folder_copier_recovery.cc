@@ -91,7 +91,6 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   for (const auto& d : landed) {
     if (!claimed.count(d.uid)) unclaimed[d.uid] = &d;
   }
-  std::vector<MessageRecord> updates;
   size_t recovered = 0;
   auto claim = [&](uint32_t sourceUid, MessageRecord& rec, uint32_t destinationUid) {
     rec.state = MessageState::kCopied;
@@ -99,7 +98,6 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
     unclaimed.erase(destinationUid);
     ++recovered;
     recovered_.insert(sourceUid);
-    updates.push_back(rec);
   };
   // The lowest unclaimed copy at or above `rec`'s floor that `same` accepts.
   auto lowest = [&](const MessageRecord& rec, auto same) -> uint32_t {
