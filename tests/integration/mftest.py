@@ -17,6 +17,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DOVECOT_SH = os.path.join(REPO, "tests", "servers", "dovecot.sh")
 CORPUS = os.path.join(REPO, "tests", "corpus")
 MAILFERRY = os.environ.get("MAILFERRY_BIN", os.path.join(REPO, "build", "src", "cli", "mailferry"))
+FAULT_PROXY = os.path.join(REPO, "tests", "tools", "fault_proxy.py")
+# Fault proxies draw every random choice from this seed, so a failure can be replayed exactly.
+PROXY_SEED = int(os.environ.get("MF_TEST_SEED", "1"))
 
 
 class Server:
@@ -45,6 +48,48 @@ class Server:
     def conn_args(self, user="alice"):
         return ["--port", str(self.info["imaps_port"]), "--ssl", "--cafile", self.ca_file,
                 "--user", user]
+
+
+class FaultProxy:
+    """One tests/tools/fault_proxy.py process in front of 127.0.0.1:TARGET; stopped by its PID."""
+
+    def __init__(self, run_dir, name, target, args):
+        self.stats_path = os.path.join(run_dir, "proxy-%s.json" % name)
+        self.err_path = os.path.join(run_dir, "proxy-%s.err" % name)
+        self.args = [sys.executable, FAULT_PROXY, "--target", str(target), "--seed",
+                     str(PROXY_SEED), "--stats", self.stats_path, "--verbose"] + list(args)
+        with open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=err,
+                                         stdin=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.stop()
+            raise RuntimeError("fault_proxy did not start: %r %s" % (line, self.log()))
+        self.port = int(line.split()[1])
+
+    def stop(self):
+        """Stops the proxy (its final stats write happens on SIGTERM) and returns the stats.
+        Stopping twice is harmless (tests stop it to read the stats; cleanup stops it again)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        return self.stats()
+
+    def stats(self):
+        with open(self.stats_path) as f:
+            return json.load(f)
+
+    def log(self):
+        with open(self.err_path) as f:
+            return f.read()[-3000:]
+
+    def url(self, user="alice", tls=True):
+        return "%s://%s@127.0.0.1:%d" % ("imaps" if tls else "imap", user, self.port)
 
 
 class ServerTestCase(unittest.TestCase):
@@ -94,6 +139,13 @@ class ServerTestCase(unittest.TestCase):
     def stop_server(cls, name):
         subprocess.run([DOVECOT_SH, "stop", name], env=cls.server_env(), check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def proxy(self, name, server, args, tls=True):
+        """A fault proxy in front of `server`'s IMAPS (or plain IMAP) port for this test."""
+        port = server.info["imaps_port" if tls else "imap_port"]
+        p = FaultProxy(self.run_dir, "%s-%s" % (self._testMethodName, name), port, args)
+        self.addCleanup(p.stop)
+        return p
 
     # -- corpus ---------------------------------------------------------------------------
 

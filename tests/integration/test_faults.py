@@ -14,59 +14,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 import unittest
 
-from mftest import MAILFERRY, REPO, ServerTestCase
+from mftest import MAILFERRY, ServerTestCase
 
-FAULT_PROXY = os.path.join(REPO, "tests", "tools", "fault_proxy.py")
-SEED = int(os.environ.get("MF_TEST_SEED", "1"))
 BIG_MB = 4  # the multi-MB message of the full corpus: big enough to be cut mid-literal
 FAST_RETRY = ["--retry-backoff", "0.2"]
 SLOW_TIMEOUT = ["--timeout", "30"]  # with assertPrompt: a timeout waited out shows
 WAIT_RE = re.compile(r"waiting (\d+(?:\.\d+)?) ?ms", re.I)
-
-
-class FaultProxy:
-    """One fault_proxy.py process in front of 127.0.0.1:TARGET; stopped by its PID."""
-
-    def __init__(self, run_dir, name, target, args):
-        self.stats_path = os.path.join(run_dir, "proxy-%s.json" % name)
-        self.err_path = os.path.join(run_dir, "proxy-%s.err" % name)
-        self.args = [sys.executable, FAULT_PROXY, "--target", str(target), "--seed", str(SEED),
-                     "--stats", self.stats_path, "--verbose"] + list(args)
-        with open(self.err_path, "w") as err:
-            self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=err,
-                                         stdin=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("PORT "):
-            self.stop()
-            raise RuntimeError("fault_proxy did not start: %r %s" % (line, self.log()))
-        self.port = int(line.split()[1])
-
-    def stop(self):
-        """Stops the proxy (its final stats write happens on SIGTERM) and returns the stats."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        return self.stats()
-
-    def stats(self):
-        with open(self.stats_path) as f:
-            return json.load(f)
-
-    def log(self):
-        with open(self.err_path) as f:
-            return f.read()[-3000:]
-
-    def url(self, user="alice", tls=True):
-        return "%s://%s@127.0.0.1:%d" % ("imaps" if tls else "imap", user, self.port)
 
 
 class Run:
@@ -124,12 +80,6 @@ class FaultTestCase(ServerTestCase):
         server = self.start_server(name, "slash")
         self.addCleanup(self.stop_server, name)
         return server
-
-    def proxy(self, name, server, args, tls=True):
-        port = server.info["imaps_port" if tls else "imap_port"]
-        p = FaultProxy(self.run_dir, "%s-%s" % (self._testMethodName, name), port, args)
-        self.addCleanup(p.stop)
-        return p
 
     def migrate(self, src_url, dst_url, dst, args=(), user="alice", timeout=120):
         """Runs one migrate --json. Defaults unless args say otherwise: --timeout 10, so an

@@ -54,11 +54,11 @@ class SharedConnections(ServerTestCase):
     def pool(self, server):
         return "imap-127.0.0.1-%d" % server.info["imaps_port"]
 
-    def hold_all(self, slots=4):
-        """Holds every slot of both servers' pools, as other runs would."""
-        for server in (self.src, self.dst):
+    def hold_all(self, pools=None, slots=4):
+        """Holds every slot of both servers' pools (or of `pools`), as other runs would."""
+        for pool in pools or (self.pool(self.src), self.pool(self.dst)):
             for n in range(slots):
-                f = open(os.path.join(self.slot_dir, "%s.%d" % (self.pool(server), n)), "a+")
+                f = open(os.path.join(self.slot_dir, "%s.%d" % (pool, n)), "a+")
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 self.held.append(f)
 
@@ -72,12 +72,12 @@ class SharedConnections(ServerTestCase):
             return len(re.findall(r"imap-login: (?:Info: )?Login: user=<%s>," % re.escape(user),
                                   f.read()))
 
-    def start(self, dst_user, args=()):
+    def start(self, dst_user, args=(), src_url=None):
         env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime,
                    MAILFERRY_FROM_PASSWORD=self.src.password("alice"),
                    MAILFERRY_TO_PASSWORD=self.dst.password(dst_user))
         state = os.path.join(self.runtime, "state-%s.db" % dst_user)
-        argv = [MAILFERRY, "migrate", "--from", self.src.url("alice"), "--to",
+        argv = [MAILFERRY, "migrate", "--from", src_url or self.src.url("alice"), "--to",
                 self.dst.url(dst_user), "--from-ca-file", self.src.ca_file, "--to-ca-file",
                 self.dst.ca_file, "--state", state, "--json"] + list(args)
         return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -103,9 +103,9 @@ class SharedConnections(ServerTestCase):
         self.assertCountsAddUp(summary[0])
         return summary[0], events, stderr
 
-    def migrate(self, dst_user, on_event=None, args=()):
+    def migrate(self, dst_user, on_event=None, args=(), src_url=None):
         before = (self.logins(self.src, "alice"), self.logins(self.dst, dst_user))
-        summary, events, stderr = self.finish(self.start(dst_user, args), on_event)
+        summary, events, stderr = self.finish(self.start(dst_user, args, src_url), on_event)
         connections = (self.logins(self.src, "alice") - before[0],
                        self.logins(self.dst, dst_user) - before[1])
         res = self.oracle_verify(self.dst, self.manifest, user=dst_user)
@@ -141,18 +141,26 @@ class SharedConnections(ServerTestCase):
         self.assertFalse([n for n in self.notices(events) if "freed up" in n])
 
     def test_slots_freed_meanwhile_add_a_worker_at_the_next_folder(self):
-        self.hold_all()
+        # The source is read through a proxy that trickles ~250 KB/s per connection: a folder
+        # (1,000 small messages) then takes about two seconds on one connection, so the release
+        # below (milliseconds after the notice) always comes before the first folder boundary.
+        # Unthrottled, a busy machine could let two folders go by first, leaving no boundary
+        # with two folders to spread over the freed connections.
+        src = self.proxy("src", self.src, ["--trickle", "250000"])
+        # The run's source pool is keyed by the port it connects to: the proxy's.
+        self.hold_all(pools=("imap-127.0.0.1-%d" % src.port, self.pool(self.dst)))
 
         def on_event(event):
             # Said once the run has started its workers: the next folder boundary finds the
-            # slots free (the first folder alone takes far longer than this reaction).
+            # slots free.
             if event.get("event") == "notice" and "copying over 1 of" in event.get("text", ""):
                 self.release()
 
         # --in-order: growth at folder boundaries alone. (Without it the first folder's
         # copier may add a worker at a batch boundary, to take over part of it, if the slots
         # are free by then: test_split_folders covers that.)
-        summary, events, _, connections = self.migrate("carol", on_event, ["--in-order"])
+        summary, events, _, connections = self.migrate("carol", on_event, ["--in-order"],
+                                                       src_url=src.url("alice"))
         self.assertEqual(connections, (2, 2))
         self.assertIn(
             "connections to these servers freed up: now copying over 2 connections to each",

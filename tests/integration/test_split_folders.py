@@ -30,17 +30,15 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
-from mftest import MAILFERRY, REPO, ServerTestCase
+from mftest import MAILFERRY, ServerTestCase
 
 BIG = 3000  # one worker per 1,000 new messages: --parallel 3 gives 3 workers (sync/migrator.h)
 PARALLEL = ["--parallel", "3"]
 SPLIT_NOTE = "copied over 3 connections at once (split by UID range)"
-FAULT_PROXY = os.path.join(REPO, "tests", "tools", "fault_proxy.py")
 SEED = int(os.environ.get("MF_TEST_SEED", "42"))
 
 
@@ -72,12 +70,12 @@ class SplitFolders(ServerTestCase):
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def argv_env(self, src_user, dst_user, state, args, dst=None, dst_url=None):
+    def argv_env(self, src_user, dst_user, state, args, dst=None, dst_url=None, src_url=None):
         dst = dst or self.dst
         env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime,
                    MAILFERRY_FROM_PASSWORD=self.src.password(src_user),
                    MAILFERRY_TO_PASSWORD=dst.password(dst_user))
-        argv = [MAILFERRY, "migrate", "--from", self.src.url(src_user),
+        argv = [MAILFERRY, "migrate", "--from", src_url or self.src.url(src_user),
                 "--to", dst_url or dst.url(dst_user), "--from-ca-file", self.src.ca_file,
                 "--to-ca-file", dst.ca_file, "--state", state] + list(args)
         return argv, env
@@ -277,41 +275,17 @@ class SplitFolders(ServerTestCase):
         self.manifest("alice")
         dst = self.start_server("dst-fault", "slash")
         self.addCleanup(self.stop_server, "dst-fault")
-        stats_path = os.path.join(self.run_dir, "proxy-stats.json")
-        err_path = os.path.join(self.run_dir, "proxy.err")
         # The destination's connection 2 (a helper's: connection 1 is the run's listing
         # connection, which the folder's own worker goes on with) is cut once 150 KB of its
         # APPENDs have gone through, well inside its part (~1,000 messages of ~500 bytes).
-        with open(err_path, "w") as err:
-            proxy = subprocess.Popen(
-                [sys.executable, FAULT_PROXY, "--target", str(dst.info["imaps_port"]),
-                 "--seed", str(SEED), "--stats", stats_path, "--verbose", "--direction", "c2s",
-                 "--cut-after", "150000", "--every", "2", "--faulty-connections", "1"],
-                stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True)
-
-        def stop_proxy():
-            if proxy.poll() is None:
-                proxy.terminate()
-                try:
-                    proxy.wait(10)
-                except subprocess.TimeoutExpired:
-                    proxy.kill()
-                    proxy.wait()
-            proxy.stdout.close()
-
-        self.addCleanup(stop_proxy)
-        line = proxy.stdout.readline()
-        self.assertTrue(line.startswith("PORT "), line)
-        url = "imaps://dave@127.0.0.1:%d" % int(line.split()[1])
+        proxy = self.proxy("dst", dst, ["--direction", "c2s", "--cut-after", "150000",
+                                        "--every", "2", "--faulty-connections", "1"])
         summary, notices, context = self.migrate(
             "alice", "dave",
             PARALLEL + ["--batch-messages", "100", "--retry-backoff", "0.2", "--timeout", "10"],
-            dst=dst, dst_url=url)
-        stop_proxy()  # its last stats write happens on SIGTERM
-        with open(stats_path) as f:
-            stats = json.load(f)
-        with open(err_path) as f:
-            context += "\nproxy stats: %s\nproxy log: %s" % (json.dumps(stats), f.read()[-3000:])
+            dst=dst, dst_url=proxy.url("dave"))
+        stats = proxy.stop()  # its last stats write happens on SIGTERM
+        context += "\nproxy stats: %s\nproxy log: %s" % (json.dumps(stats), proxy.log())
         self.assertEqual(stats["faults"]["cut"], 1, context)
         self.assertEqual([e["connection"] for e in stats["events"] if e["fault"] == "cut"], [2],
                          context)
@@ -334,10 +308,13 @@ class SplitFolders(ServerTestCase):
         test_shared_connections does): the run starts on one connection pair and says so. As
         soon as it says so the slots are released: the run adds a worker at its next batch
         boundary, which takes over part of INBOX (a one-folder run has no folder boundary to
-        wait for)."""
+        wait for). The source is read through a proxy that trickles ~400 KB/s per connection,
+        so the copy on one connection takes seconds and the release (milliseconds after the
+        notice) lands early in it however busy the machine is."""
         self.manifest("alice")
         dst = self.start_server("dst-slots", "slash")
         self.addCleanup(self.stop_server, "dst-slots")
+        src = self.proxy("src", self.src, ["--trickle", "400000"])
         slot_dir = os.path.join(self.runtime, "mailferry")
         os.makedirs(slot_dir, mode=0o700, exist_ok=True)
         held = []
@@ -347,15 +324,17 @@ class SplitFolders(ServerTestCase):
                 held.pop().close()  # closing drops the flock
 
         self.addCleanup(release)
-        for server in (self.src, dst):
+        # A run's pools are keyed by the host and port it connects to: the proxy's, for the
+        # source.
+        for port in (src.port, dst.info["imaps_port"]):
             for n in range(3):
-                f = open(os.path.join(slot_dir, "imap-127.0.0.1-%d.%d"
-                                      % (server.info["imaps_port"], n)), "a+")
+                f = open(os.path.join(slot_dir, "imap-127.0.0.1-%d.%d" % (port, n)), "a+")
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 held.append(f)
         state = os.path.join(self.run_dir, "state-alice-slots.db")
         argv, env = self.argv_env("alice", "alice", state,
-                                  ["--json"] + PARALLEL + ["--batch-messages", "100"], dst=dst)
+                                  ["--json"] + PARALLEL + ["--batch-messages", "100"], dst=dst,
+                                  src_url=src.url("alice"))
         before = (self.logins(self.src, "alice"), self.logins(dst, "alice"))
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 stdin=subprocess.DEVNULL, text=True)
