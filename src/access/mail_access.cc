@@ -6,14 +6,22 @@ namespace mf::access {
 
 std::string_view specialUseName(SpecialUse use) {
   switch (use) {
-    case SpecialUse::kNone: return "";
-    case SpecialUse::kSent: return "\\Sent";
-    case SpecialUse::kDrafts: return "\\Drafts";
-    case SpecialUse::kTrash: return "\\Trash";
-    case SpecialUse::kJunk: return "\\Junk";
-    case SpecialUse::kArchive: return "\\Archive";
-    case SpecialUse::kAll: return "\\All";
-    case SpecialUse::kFlagged: return "\\Flagged";
+    case SpecialUse::kNone:
+      return "";
+    case SpecialUse::kSent:
+      return "\\Sent";
+    case SpecialUse::kDrafts:
+      return "\\Drafts";
+    case SpecialUse::kTrash:
+      return "\\Trash";
+    case SpecialUse::kJunk:
+      return "\\Junk";
+    case SpecialUse::kArchive:
+      return "\\Archive";
+    case SpecialUse::kAll:
+      return "\\All";
+    case SpecialUse::kFlagged:
+      return "\\Flagged";
   }
   return "";
 }

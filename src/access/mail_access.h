@@ -104,10 +104,10 @@ struct AppendRequest {
 
 struct AppendResult {
   uint64_t ticket = 0;
-  Status status;          // OK, or why the destination refused this message
-  uint32_t uid = 0;       // from APPENDUID; 0 if unknown
+  Status status;     // OK, or why the destination refused this message
+  uint32_t uid = 0;  // from APPENDUID; 0 if unknown
   uint32_t uidValidity = 0;
-  bool inBatch = false;   // refused as part of an all-or-nothing batch (MULTIAPPEND)
+  bool inBatch = false;  // refused as part of an all-or-nothing batch (MULTIAPPEND)
 };
 
 class MailDestination {

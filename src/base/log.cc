@@ -10,18 +10,27 @@ std::atomic<Level> g_level{Level::kWarn};
 std::mutex g_mutex;
 const char* levelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warning";
-    case Level::kError: return "error";
-    case Level::kOff: break;
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warning";
+    case Level::kError:
+      return "error";
+    case Level::kOff:
+      break;
   }
   return "";
 }
 }  // namespace
 
-void setLevel(Level level) { g_level = level; }
-Level level() { return g_level; }
+void setLevel(Level level) {
+  g_level = level;
+}
+Level level() {
+  return g_level;
+}
 
 void write(Level lvl, std::string_view message) {
   if (lvl < g_level.load()) return;

@@ -30,6 +30,8 @@ class Secret {
   std::string value_;
 };
 
-inline std::ostream& operator<<(std::ostream& out, const Secret&) { return out << "***"; }
+inline std::ostream& operator<<(std::ostream& out, const Secret&) {
+  return out << "***";
+}
 
 }  // namespace mf

@@ -20,31 +20,31 @@ namespace mf {
 // or rename one (append new ones at the end).
 enum class Errc {
   kOk = 0,
-  kUsage,            // bad command line or option
-  kConfig,           // bad configuration (URL, file, mapping rule)
-  kDns,              // host name does not resolve
-  kRefused,          // TCP connection refused
-  kUnreachable,      // network or host unreachable
-  kTimeout,          // a deadline passed (connect, greeting, read)
-  kTls,              // TLS handshake or certificate failure
-  kClosed,           // peer closed the connection
-  kIo,               // other socket or file error
-  kProtocol,         // peer violated the protocol in a way we cannot tolerate
-  kLimit,            // an explicit limit was exceeded (line length, literal size, nesting)
-  kAuth,             // login refused
-  kPlaintextRefused, // would send a password in clear text without --allow-plaintext
-  kNotFound,         // folder or message does not exist
-  kServerNo,         // server answered NO to a command
-  kServerBad,        // server answered BAD to a command
-  kStore,            // state store failure
-  kInternal,         // a bug in mailferry
-  kCancelled,        // stopped on request
-  kThrottled,        // the server asks us to slow down (retryAfter() may say how long)
-  kTooBig,           // the destination refuses the message for its size
-  kOverQuota,        // the destination mailbox is full
-  kBadMessage,       // the destination refuses the message's content (header, NUL, lines)
-  kKeywordRefused,   // the destination refuses a keyword
-  kAlreadyExists,    // CREATE of a folder that exists (maybe under another case)
+  kUsage,             // bad command line or option
+  kConfig,            // bad configuration (URL, file, mapping rule)
+  kDns,               // host name does not resolve
+  kRefused,           // TCP connection refused
+  kUnreachable,       // network or host unreachable
+  kTimeout,           // a deadline passed (connect, greeting, read)
+  kTls,               // TLS handshake or certificate failure
+  kClosed,            // peer closed the connection
+  kIo,                // other socket or file error
+  kProtocol,          // peer violated the protocol in a way we cannot tolerate
+  kLimit,             // an explicit limit was exceeded (line length, literal size, nesting)
+  kAuth,              // login refused
+  kPlaintextRefused,  // would send a password in clear text without --allow-plaintext
+  kNotFound,          // folder or message does not exist
+  kServerNo,          // server answered NO to a command
+  kServerBad,         // server answered BAD to a command
+  kStore,             // state store failure
+  kInternal,          // a bug in mailferry
+  kCancelled,         // stopped on request
+  kThrottled,         // the server asks us to slow down (retryAfter() may say how long)
+  kTooBig,            // the destination refuses the message for its size
+  kOverQuota,         // the destination mailbox is full
+  kBadMessage,        // the destination refuses the message's content (header, NUL, lines)
+  kKeywordRefused,    // the destination refuses a keyword
+  kAlreadyExists,     // CREATE of a folder that exists (maybe under another case)
 };
 
 // Retry class (DESIGN.md practice 6): flows unchanged into reports.
@@ -96,7 +96,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT
     assert(!status_.isOk());
   }
@@ -120,9 +120,9 @@ class [[nodiscard]] Result {
 }  // namespace mf
 
 // Propagates a failed Status out of the enclosing function.
-#define MF_RETURN_IF_ERROR(expr)             \
-  do {                                       \
-    ::mf::Status mf_status_ = (expr);        \
+#define MF_RETURN_IF_ERROR(expr)               \
+  do {                                         \
+    ::mf::Status mf_status_ = (expr);          \
     if (!mf_status_.isOk()) return mf_status_; \
   } while (0)
 

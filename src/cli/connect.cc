@@ -198,8 +198,9 @@ namespace {
 void noteCompression(Ends& ends, const ResolvedSide& side, const imap::Connection& conn) {
   if (!conn.compressed()) return;
   Notice n{"compression", side.what(),
-           std::string(side.what()) + ": compressed with COMPRESS=DEFLATE (RFC 4978; --compress no "
-                                      "turns it off)",
+           std::string(side.what()) +
+               ": compressed with COMPRESS=DEFLATE (RFC 4978; --compress no "
+               "turns it off)",
            ""};
   printNotice(n);
   ends.notices.push_back(std::move(n));
@@ -249,9 +250,8 @@ bool openEnds(Ends& ends, const EndpointOptions& options, int& exitCode) {
   // a TLS handshake). It touches nothing shared; its outcome is taken in below, after the
   // source's, so notices and errors come in the same order as before. When the source
   // fails, the destination's connection is simply closed.
-  auto destinationFirst = std::async(std::launch::async, [options = ends.to.account] {
-    return imap::ImapAccount::open(options);
-  });
+  auto destinationFirst = std::async(
+      std::launch::async, [options = ends.to.account] { return imap::ImapAccount::open(options); });
   if (!openWithProbing(ends.from, ends, openSource, server, exitCode)) return false;
 
   // Gmail and Exchange hold more than mail (SPEC.md section 3): say so once, up front.

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/connect.h"
@@ -47,17 +47,23 @@ struct MigrateArgs {
 std::string defaultStatePath() {
   if (const char* p = std::getenv("MAILFERRY_STATE"); p && *p) return p;
   std::filesystem::path base;
-  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) base = x;
-  else if (const char* h = std::getenv("HOME"); h && *h) base = std::filesystem::path(h) / ".local/state";
-  else base = ".";
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x)
+    base = x;
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    base = std::filesystem::path(h) / ".local/state";
+  else
+    base = ".";
   return (base / "mailferry" / "state.db").string();
 }
 
 std::string human(uint64_t bytes) {
   char buf[32];
-  if (bytes >= 1000000) std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
-  else if (bytes >= 1000) std::snprintf(buf, sizeof buf, "%.1f KB", bytes / 1e3);
-  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  if (bytes >= 1000000)
+    std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1e6);
+  else if (bytes >= 1000)
+    std::snprintf(buf, sizeof buf, "%.1f KB", bytes / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
   return buf;
 }
 
@@ -66,23 +72,35 @@ nlohmann::json summaryJson(const sync::MigrationReport& r) {
   for (const auto& f : r.folders) {
     nlohmann::json failures = nlohmann::json::array();
     for (const auto& m : f.failures) {
-      failures.push_back({{"source_uid", m.sourceUid}, {"code", m.code}, {"class", m.errorClass},
+      failures.push_back({{"source_uid", m.sourceUid},
+                          {"code", m.code},
+                          {"class", m.errorClass},
                           {"text", m.text}});
     }
-    folders.push_back({{"source", f.source}, {"destination", f.destination}, {"seen", f.seen},
-                       {"copied", f.copied}, {"already_copied", f.alreadyCopied},
-                       {"skipped_deleted", f.skippedDeleted}, {"skipped_vanished", f.skippedVanished},
-                       {"failed", f.failed}, {"bytes", f.bytes}, {"seconds", f.seconds},
-                       {"up_to_date", f.upToDate}, {"planned_messages", f.plannedMessages},
-                       {"planned_bytes", f.plannedBytes}, {"will_create", f.willCreate},
-                       {"notes", f.notes}, {"failures", failures}, {"error", f.error},
+    folders.push_back({{"source", f.source},
+                       {"destination", f.destination},
+                       {"seen", f.seen},
+                       {"copied", f.copied},
+                       {"already_copied", f.alreadyCopied},
+                       {"skipped_deleted", f.skippedDeleted},
+                       {"skipped_vanished", f.skippedVanished},
+                       {"failed", f.failed},
+                       {"bytes", f.bytes},
+                       {"seconds", f.seconds},
+                       {"up_to_date", f.upToDate},
+                       {"planned_messages", f.plannedMessages},
+                       {"planned_bytes", f.plannedBytes},
+                       {"will_create", f.willCreate},
+                       {"notes", f.notes},
+                       {"failures", failures},
+                       {"error", f.error},
                        {"error_code", f.errorCode}});
   }
-  return {{"event", "summary"}, {"dry_run", r.dryRun}, {"folders", folders},
-          {"excluded", r.excluded}, {"notices", r.notices},
-          {"copied", r.totalCopied()}, {"failed", r.totalFailed()},
-          {"folders_failed", r.foldersFailed()}, {"bytes", r.totalBytes()},
-          {"seconds", r.seconds}};
+  return {{"event", "summary"},        {"dry_run", r.dryRun},
+          {"folders", folders},        {"excluded", r.excluded},
+          {"notices", r.notices},      {"copied", r.totalCopied()},
+          {"failed", r.totalFailed()}, {"folders_failed", r.foldersFailed()},
+          {"bytes", r.totalBytes()},   {"seconds", r.seconds}};
 }
 
 void printSummary(const sync::MigrationReport& r) {
@@ -92,7 +110,8 @@ void printSummary(const sync::MigrationReport& r) {
     for (const auto& f : r.folders) {
       std::string dest = f.destination + (f.willCreate ? " (new)" : "");
       std::printf("%s %s %10llu %10s\n", padRight(f.source, 32).c_str(), padRight(dest, 32).c_str(),
-                  static_cast<unsigned long long>(f.plannedMessages), human(f.plannedBytes).c_str());
+                  static_cast<unsigned long long>(f.plannedMessages),
+                  human(f.plannedBytes).c_str());
       for (const auto& n : f.notes) std::printf("    note: %s\n", n.c_str());
       if (!f.error.empty()) std::printf("    error: %s\n", f.error.c_str());
     }
@@ -110,7 +129,8 @@ void printSummary(const sync::MigrationReport& r) {
         std::printf("    failed: UID %u [%s, %s] %s\n", m.sourceUid, m.code.c_str(),
                     m.errorClass.c_str(), m.text.c_str());
       }
-      if (!f.error.empty()) std::printf("    folder error [%s]: %s\n", f.errorCode.c_str(), f.error.c_str());
+      if (!f.error.empty())
+        std::printf("    folder error [%s]: %s\n", f.errorCode.c_str(), f.error.c_str());
     }
   }
   for (const auto& e : r.excluded) std::printf("excluded by rule: %s\n", e.c_str());
@@ -131,7 +151,8 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
   cmd->add_option("--state", args->statePath,
                   "state file (default: $MAILFERRY_STATE, else "
                   "$XDG_STATE_HOME/mailferry/state.db, else ~/.local/state/mailferry/state.db)");
-  cmd->add_flag("--dry-run", args->dryRun, "print the plan (folders, messages, bytes); change nothing");
+  cmd->add_flag("--dry-run", args->dryRun,
+                "print the plan (folders, messages, bytes); change nothing");
   cmd->add_flag("--include-deleted", args->includeDeleted, "also copy messages flagged \\Deleted");
   cmd->add_flag("--json", args->json, "JSON lines on stdout: progress events and a summary");
   cmd->add_flag("--retry-errors", args->retryErrors,
@@ -142,7 +163,8 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--parallel", args->parallel,
                   "folders (or parts of a big folder) copied at the same time, each over its "
-                  "own connection to each server (default 4; lower it for servers with a connection limit). The "
+                  "own connection to each server (default 4; lower it for servers with a "
+                  "connection limit). The "
                   "mailferry runs of this machine share them per server: a run started while "
                   "others use the same server begins with fewer (at least one) and adds more "
                   "as those finish")
@@ -211,21 +233,26 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
       slots = std::move(shared).value();
       firstWorkerLease = slots->tryClaim();  // none free: this worker runs all the same
     } else {
-      unshared = Notice{"connections", "",
-                        "this run does not share its connections with other mailferry runs (" +
-                            shared.status().message() +
-                            "): each run opens up to --parallel of its own",
-                        ""};
+      unshared =
+          Notice{"connections", "",
+                 "this run does not share its connections with other mailferry runs (" +
+                     shared.status().message() + "): each run opens up to --parallel of its own",
+                 ""};
       printNotice(*unshared);
     }
     if (!openEnds(*ends, args->endpoints, exitCode)) return exitCode;
 
     ProgressMode mode = ProgressMode::kNone;
-    if (args->json) mode = ProgressMode::kJson;
-    else if (args->dryRun) mode = ProgressMode::kNone;
-    else if (args->progress == "bar") mode = ProgressMode::kBar;
-    else if (args->progress == "plain") mode = ProgressMode::kPlain;
-    else if (args->progress == "auto") mode = isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kPlain;
+    if (args->json)
+      mode = ProgressMode::kJson;
+    else if (args->dryRun)
+      mode = ProgressMode::kNone;
+    else if (args->progress == "bar")
+      mode = ProgressMode::kBar;
+    else if (args->progress == "plain")
+      mode = ProgressMode::kPlain;
+    else if (args->progress == "auto")
+      mode = isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kPlain;
     auto progress = makeProgress(mode);
     // The POP3 source's notices come from the engine's thread; the engine's own progress
     // calls may come from its workers.
@@ -257,8 +284,8 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     options.splitFolders = !args->inOrder && !ends->from.isPop3();
     options.retryErrors = args->retryErrors;
     options.maxMessageBytes = static_cast<uint64_t>(args->maxMessageMegabytes * 1e6);
-    options.retryBackoff = std::chrono::milliseconds(
-        static_cast<int64_t>(args->retryBackoffSeconds * 1000));
+    options.retryBackoff =
+        std::chrono::milliseconds(static_cast<int64_t>(args->retryBackoffSeconds * 1000));
     options.batchBytes = static_cast<uint64_t>(args->batchMegabytes * 1e6);
     std::vector<Notice> notices = ends->notices;  // already printed
     if (unshared) notices.push_back(*unshared);

@@ -25,8 +25,10 @@ std::string clock(double seconds) {
   if (seconds < 0 || seconds > 99 * 3600) return "--:--";
   int s = static_cast<int>(seconds);
   char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%02d:%02d", s / 60, s % 60);
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%02d:%02d", s / 60, s % 60);
   return buf;
 }
 
@@ -86,10 +88,10 @@ class BarProgress : public Counting {
     bar += std::string(width - filled, '-');
     std::string name = folder_.size() > 24 ? folder_.substr(0, 23) + "~" : folder_;
     std::fprintf(stderr, "\r\033[K[%s] %3d%% %llu/%llu msgs %s %.0f msg/s %s/s ETA %s  %s",
-                 bar.c_str(), static_cast<int>(frac * 100),
-                 static_cast<unsigned long long>(done_), static_cast<unsigned long long>(estimate_),
-                 humanBytes(double(bytes_)).c_str(), rate,
-                 humanBytes(t > 0 ? bytes_ / t : 0).c_str(), clock(eta).c_str(), name.c_str());
+                 bar.c_str(), static_cast<int>(frac * 100), static_cast<unsigned long long>(done_),
+                 static_cast<unsigned long long>(estimate_), humanBytes(double(bytes_)).c_str(),
+                 rate, humanBytes(t > 0 ? bytes_ / t : 0).c_str(), clock(eta).c_str(),
+                 name.c_str());
     std::fflush(stderr);
   }
   std::string folder_;
@@ -124,21 +126,31 @@ class JsonProgress : public Counting {
   }
   void onFolderStart(const std::string& source, const std::string& destination, uint64_t toCopy,
                      uint64_t bytes) override {
-    emit({{"event", "folder_start"}, {"source", source}, {"destination", destination},
-          {"to_copy", toCopy}, {"bytes_to_copy", bytes}});
+    emit({{"event", "folder_start"},
+          {"source", source},
+          {"destination", destination},
+          {"to_copy", toCopy},
+          {"bytes_to_copy", bytes}});
   }
   void onMessage(uint64_t bytes, bool ok) override {
     Counting::onMessage(bytes, ok);
     auto now = SteadyClock::now();
     if (now - lastLine_ < std::chrono::seconds(1)) return;
     lastLine_ = now;
-    emit({{"event", "progress"}, {"messages", done_}, {"estimated_messages", estimate_},
-          {"bytes", bytes_}, {"elapsed_s", elapsed()}});
+    emit({{"event", "progress"},
+          {"messages", done_},
+          {"estimated_messages", estimate_},
+          {"bytes", bytes_},
+          {"elapsed_s", elapsed()}});
   }
   void onFolderDone(const sync::FolderReport& r) override {
     Counting::onFolderDone(r);
-    emit({{"event", "folder_done"}, {"source", r.source}, {"destination", r.destination},
-          {"copied", r.copied}, {"failed", r.failed}, {"bytes", r.bytes}});
+    emit({{"event", "folder_done"},
+          {"source", r.source},
+          {"destination", r.destination},
+          {"copied", r.copied},
+          {"failed", r.failed},
+          {"bytes", r.bytes}});
   }
   void onNotice(const std::string& text) override { emit({{"event", "notice"}, {"text", text}}); }
   SteadyClock::time_point lastLine_ = SteadyClock::now();
@@ -150,10 +162,14 @@ class NoProgress : public sync::ProgressSink {};
 
 std::unique_ptr<sync::ProgressSink> makeProgress(ProgressMode mode) {
   switch (mode) {
-    case ProgressMode::kBar: return std::make_unique<BarProgress>();
-    case ProgressMode::kPlain: return std::make_unique<PlainProgress>();
-    case ProgressMode::kJson: return std::make_unique<JsonProgress>();
-    case ProgressMode::kNone: break;
+    case ProgressMode::kBar:
+      return std::make_unique<BarProgress>();
+    case ProgressMode::kPlain:
+      return std::make_unique<PlainProgress>();
+    case ProgressMode::kJson:
+      return std::make_unique<JsonProgress>();
+    case ProgressMode::kNone:
+      break;
   }
   return std::make_unique<NoProgress>();
 }

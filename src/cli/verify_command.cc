@@ -68,7 +68,8 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
     std::vector<Notice> presetNotices;
     applyPresetFolderRules(ends->from, ends->to, options.plan, presetNotices);
     for (const auto& n : presetNotices) printNotice(n);
-    auto report = sync::verifyMailbox(*ends->source, *ends->destination, *ends->destination, options);
+    auto report =
+        sync::verifyMailbox(*ends->source, *ends->destination, *ends->destination, options);
     ends->onSourceNotice = nullptr;
     std::vector<std::string> notices;
     for (const auto& n : ends->notices) notices.push_back(n.text);
@@ -81,21 +82,26 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
     if (args->json) {
       nlohmann::json folders = nlohmann::json::array();
       for (const auto& f : report->folders) {
-        folders.push_back({{"source", f.source}, {"destination", f.destination},
+        folders.push_back({{"source", f.source},
+                           {"destination", f.destination},
                            {"source_messages", f.sourceMessages},
                            {"destination_messages", f.destinationMessages},
-                           {"missing", f.missing}, {"extra", f.extra},
+                           {"missing", f.missing},
+                           {"extra", f.extra},
                            {"flag_differences", f.flagDifferences},
                            {"date_differences", f.dateDifferences},
-                           {"source_undated", f.sourceUndated}, {"error", f.error},
+                           {"source_undated", f.sourceUndated},
+                           {"error", f.error},
                            {"identical", f.identical()}});
       }
-      nlohmann::json out = {{"deep", report->deep}, {"identical", report->identical()},
-                            {"folders", folders}, {"notices", notices}};
+      nlohmann::json out = {{"deep", report->deep},
+                            {"identical", report->identical()},
+                            {"folders", folders},
+                            {"notices", notices}};
       std::printf("%s\n", out.dump().c_str());
     } else {
-      std::printf("Verify report (%s)\n", report->deep ? "deep: SHA-256 of every message"
-                                                       : "Message-ID and size");
+      std::printf("Verify report (%s)\n",
+                  report->deep ? "deep: SHA-256 of every message" : "Message-ID and size");
       std::printf("%-30s %-30s %9s %9s  %s\n", "SOURCE FOLDER", "DESTINATION", "SOURCE", "DEST",
                   "RESULT");
       for (const auto& f : report->folders) {
@@ -109,16 +115,16 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
         printList("flags", f.flagDifferences);
         printList("date", f.dateDifferences);
         if (f.sourceUndated > 0) {
-          std::printf("    note: %llu message(s) have no date on the source (no Received or Date "
-                      "header): their internal date was set when they were copied, so it is not "
-                      "compared\n",
-                      static_cast<unsigned long long>(f.sourceUndated));
+          std::printf(
+              "    note: %llu message(s) have no date on the source (no Received or Date "
+              "header): their internal date was set when they were copied, so it is not "
+              "compared\n",
+              static_cast<unsigned long long>(f.sourceUndated));
         }
         if (!f.error.empty()) std::printf("    error: %s\n", f.error.c_str());
       }
       for (const auto& n : notices) std::printf("notice: %s\n", n.c_str());
-      std::printf("%s\n", report->identical() ? "Result: identical"
-                                              : "Result: DIFFERENCES FOUND");
+      std::printf("%s\n", report->identical() ? "Result: identical" : "Result: DIFFERENCES FOUND");
     }
     return report->identical() ? kExitOk : kExitPartial;
   };

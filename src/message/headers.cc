@@ -4,7 +4,9 @@
 
 namespace mf::message {
 namespace {
-bool isBlank(char c) { return c == ' ' || c == '\t'; }
+bool isBlank(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (isBlank(s.front()) || s.front() == '\r' || s.front() == '\n'))

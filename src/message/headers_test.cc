@@ -4,7 +4,8 @@
 
 namespace mf::message {
 TEST(Headers, FindsFoldedFieldCaseInsensitively) {
-  std::string m = "From: a@b\r\nmessage-id:\r\n  <x@y>\r\nSubject: hi\r\n\r\nMessage-ID: <body@no>\r\n";
+  std::string m =
+      "From: a@b\r\nmessage-id:\r\n  <x@y>\r\nSubject: hi\r\n\r\nMessage-ID: <body@no>\r\n";
   EXPECT_EQ(headerField(m, "Message-ID"), "<x@y>");
   EXPECT_EQ(headerField(m, "Subject"), "hi");
   EXPECT_EQ(headerField(m, "To"), "");

@@ -75,8 +75,8 @@ class DeflateStreamImpl final : public DeflateStream {
         out_.avail_out = static_cast<uInt>(deflated_.size());
         int rc = deflate(&out_, flush);
         if (rc != Z_OK && rc != Z_BUF_ERROR) {
-          return Status(Errc::kInternal, "DEFLATE compression failed (zlib " +
-                                             std::to_string(rc) + ")");
+          return Status(Errc::kInternal,
+                        "DEFLATE compression failed (zlib " + std::to_string(rc) + ")");
         }
         size_t produced = deflated_.size() - out_.avail_out;
         if (produced > 0) MF_RETURN_IF_ERROR(inner_->writeAll({deflated_.data(), produced}));
@@ -121,8 +121,9 @@ class DeflateStreamImpl final : public DeflateStream {
   // Inflates held input into plain_ (which the callers have drained).
   Status inflateSome() {
     if (ended_ && compressedPos_ < compressed_.size()) {
-      return Status(Errc::kProtocol, peer_ + " sent data after ending its compressed stream "
-                                             "(COMPRESS=DEFLATE)");
+      return Status(Errc::kProtocol, peer_ +
+                                         " sent data after ending its compressed stream "
+                                         "(COMPRESS=DEFLATE)");
     }
     plain_.resize(kChunk);
     plainPos_ = 0;
@@ -152,16 +153,17 @@ class DeflateStreamImpl final : public DeflateStream {
     }
     if (consumed == 0 && produced == 0 && compressedPos_ < compressed_.size()) {
       // zlib made no progress with input in hand: it will not on the next call either.
-      return Status(Errc::kProtocol, peer_ + " sent compressed data that cannot be decoded "
-                                             "(COMPRESS=DEFLATE)");
+      return Status(Errc::kProtocol, peer_ +
+                                         " sent compressed data that cannot be decoded "
+                                         "(COMPRESS=DEFLATE)");
     }
     return Status::ok();
   }
 
   Status readWire() {
     if (ended_) {
-      return Status(Errc::kClosed, "connection closed by " + peer_ +
-                                       " (it ended its compressed stream)");
+      return Status(Errc::kClosed,
+                    "connection closed by " + peer_ + " (it ended its compressed stream)");
     }
     MF_ASSIGN_OR_RETURN(size_t n, inner_->read(wire_.data(), wire_.size()));
     compressed_.append(wire_.data(), n);
@@ -178,7 +180,7 @@ class DeflateStreamImpl final : public DeflateStream {
   std::vector<char> deflated_;  // one deflate output step
   std::string compressed_;      // wire bytes not inflated yet, from compressedPos_
   size_t compressedPos_ = 0;
-  std::string plain_;           // inflated bytes not handed out yet, from plainPos_
+  std::string plain_;  // inflated bytes not handed out yet, from plainPos_
   size_t plainPos_ = 0;
   bool outputWasFull_ = false;
   bool ended_ = false;

@@ -157,7 +157,8 @@ TEST(DeflateStream, ReadsThePeersStreamWhateverTheChunking) {
     }
     MemoryStream* inner;
     auto s = wrap(inner);
-    for (size_t pos = 0; pos < wire.size(); pos += chunk) inner->incoming.push_back(wire.substr(pos, chunk));
+    for (size_t pos = 0; pos < wire.size(); pos += chunk)
+      inner->incoming.push_back(wire.substr(pos, chunk));
     EXPECT_EQ(readAll(*s, 777), plain) << "chunk " << chunk;
     EXPECT_EQ(s->plainBytesRead(), plain.size());
   }

@@ -156,8 +156,7 @@ TEST_F(SqliteStoreTest, LoadToResumeSkipsCopiedHistoryBelowTheWatermark) {
 
   auto resumed = store->loadMessagesToResume("k", "INBOX", 7);
   ASSERT_TRUE(resumed.isOk()) << resumed.status().message();
-  std::vector<MessageRecord> expected = {pending, failed, copied(7, 12, 100),
-                                         copied(8, 13, 100)};
+  std::vector<MessageRecord> expected = {pending, failed, copied(7, 12, 100), copied(8, 13, 100)};
   EXPECT_EQ(*resumed, expected);
   // From UID 1 (or 0): everything, like loadMessages.
   auto all = store->loadMessagesToResume("k", "INBOX", 0);

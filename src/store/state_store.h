@@ -72,8 +72,9 @@ class Store {
   // What a run resuming from its watermark needs: the records from source UID `fromUid` on,
   // and every record below it that is not kCopied (pending intents, failures), ordered by
   // source UID. A re-run then reads its few new records, not the whole folder's history.
-  virtual Result<std::vector<MessageRecord>> loadMessagesToResume(
-      const std::string& mailboxKey, const std::string& sourceFolder, uint32_t fromUid) = 0;
+  virtual Result<std::vector<MessageRecord>> loadMessagesToResume(const std::string& mailboxKey,
+                                                                  const std::string& sourceFolder,
+                                                                  uint32_t fromUid) = 0;
   // Inserts or replaces the records (one transaction).
   virtual Status saveMessages(const std::string& mailboxKey, const std::string& sourceFolder,
                               const std::vector<MessageRecord>& records) = 0;

@@ -19,7 +19,9 @@ namespace {
 using store::MessageRecord;
 using store::MessageState;
 
-bool isSystemFlag(const std::string& flag) { return !flag.empty() && flag[0] == '\\'; }
+bool isSystemFlag(const std::string& flag) {
+  return !flag.empty() && flag[0] == '\\';
+}
 
 bool containsNoCase(const std::vector<std::string>& list, const std::string& item) {
   for (const auto& x : list) {
@@ -30,8 +32,7 @@ bool containsNoCase(const std::vector<std::string>& list, const std::string& ite
 
 MessageFailure failureOf(uint32_t uid, const Status& status) {
   return MessageFailure{uid, std::string(errcName(status.code())),
-                        std::string(errorClassName(status.errorClass())),
-                        describeFailure(status)};
+                        std::string(errorClassName(status.errorClass())), describeFailure(status)};
 }
 
 MessageRecord failedRecord(const access::MessageMeta& meta, const Status& status) {
@@ -132,8 +133,8 @@ class FolderCopier::AppendStreamer : public access::BodyConsumer {
     header_.append(chunk.substr(0, std::min(chunk.size(), kHeaderKeepMax - header_.size())));
     // Complete once the empty line ending the header is in, with bytes after it (a header
     // block as long as all we hold may still be cut short).
-    headerComplete_ = header_.size() >= kHeaderKeepMax ||
-                      message::headerBlockLength(header_) < header_.size();
+    headerComplete_ =
+        header_.size() >= kHeaderKeepMax || message::headerBlockLength(header_) < header_.size();
   }
 
   access::MailDestination& destination_;
@@ -145,7 +146,6 @@ class FolderCopier::AppendStreamer : public access::BodyConsumer {
   std::string header_;  // the start of the current message, up to its header's end
   bool headerComplete_ = false;
 };
-
 
 FolderCopier::FolderCopier(access::MailSource& source, access::MailDestination& destination,
                            access::MailSource& destinationReader, store::Store& store,
@@ -177,14 +177,15 @@ std::vector<std::string> FolderCopier::acceptedFlags(const access::MessageMeta& 
   return out;
 }
 
-bool FolderCopier::isUpToDate(const store::FolderPairState& saved,
-                              const access::FolderStatus& now, const std::string& destination) {
+bool FolderCopier::isUpToDate(const store::FolderPairState& saved, const access::FolderStatus& now,
+                              const std::string& destination) {
   return now.uidValidity == saved.sourceUidValidity && now.uidNext != 0 &&
          now.uidNext == saved.sourceUidNext && saved.destinationFolder == destination;
 }
 
-FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folder& destinationFolder,
-                               bool resuming, const access::FolderStatus* plannedStatus,
+FolderReport FolderCopier::run(const FolderMapping& mapping,
+                               const access::Folder& destinationFolder, bool resuming,
+                               const access::FolderStatus* plannedStatus,
                                ShareBoard::Ticket* shareTicket) {
   const auto started = std::chrono::steady_clock::now();
   FolderReport report;
@@ -218,8 +219,9 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
     for (const auto& meta : metas_) {
       auto rec = records_.find(meta.uid);
       // --retry-errors touches only messages that failed before.
-      if (options_.retryErrors && (rec == records_.end() || rec->second.state != MessageState::kFailed ||
-                                   rec->second.errorCode == "vanished")) {
+      if (options_.retryErrors &&
+          (rec == records_.end() || rec->second.state != MessageState::kFailed ||
+           rec->second.errorCode == "vanished")) {
         if (rec != records_.end() && rec->second.state == MessageState::kCopied) {
           ++report.seen;
           ++report.alreadyCopied;
@@ -243,8 +245,8 @@ FolderReport FolderCopier::run(const FolderMapping& mapping, const access::Folde
             ++report.skippedVanished;
           } else {
             ++report.failed;
-            report.failures.push_back({meta.uid, rec->second.errorCode, rec->second.errorClass,
-                                       rec->second.errorText});
+            report.failures.push_back(
+                {meta.uid, rec->second.errorCode, rec->second.errorClass, rec->second.errorText});
           }
           continue;
         }
@@ -358,8 +360,8 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   // (a re-run reads its increment, not the folder's history). Recovery of pending intents
   // rewrites the folder's records, and a UIDVALIDITY change or --retry-errors looks at all of
   // them: those load everything.
-  const bool resumable = saved_ && saved_->sourceUidValidity == sourceStatus_.uidValidity &&
-                         !options_.retryErrors;
+  const bool resumable =
+      saved_ && saved_->sourceUidValidity == sourceStatus_.uidValidity && !options_.retryErrors;
   MF_ASSIGN_OR_RETURN(auto records,
                       resumable ? store_.loadMessagesToResume(options_.mailboxKey, sourceName_,
                                                               saved_->sourceUidNext)
@@ -469,9 +471,9 @@ ShareOutcome FolderCopier::copyShare(FolderShares& shares, size_t range) {
     if (sourceStatus_.uidValidity != target.sourceUidValidity ||
         destinationInfo_.status.uidValidity != target.destinationUidValidity) {
       // The copier's run ends with this error and its retry re-matches from scratch.
-      return Status(Errc::kProtocol, ErrorClass::kRetry,
-                    "folder '" + target.sourceName +
-                        "' changed its UIDVALIDITY while it was being copied");
+      return Status(
+          Errc::kProtocol, ErrorClass::kRetry,
+          "folder '" + target.sourceName + "' changed its UIDVALIDITY while it was being copied");
     }
     destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
     destinationUidFloor_ = destinationInfo_.status.uidNext;
@@ -609,7 +611,8 @@ Status FolderCopier::settleBatch(const InFlightBatch& batch, AppendStreamer& str
         ++report.copied;
         uint64_t bytes = streamer.delivered_[meta->uid];
         report.bytes += bytes;
-        if (res->second.uid) destinationUidFloor_ = std::max(destinationUidFloor_, res->second.uid + 1);
+        if (res->second.uid)
+          destinationUidFloor_ = std::max(destinationUidFloor_, res->second.uid + 1);
         progress_.onMessage(bytes, true);
       } else if (res->second.inBatch && res->second.status.code() != Errc::kThrottled) {
         outcomes.push_back(failedRecord(*meta, res->second.status));

@@ -103,7 +103,7 @@ class FolderCopier {
   RecordMap records_;
   std::vector<access::MessageMeta> metas_;
   uint32_t destinationUidFloor_ = 0;  // no message we append can get a smaller UID
-  bool dropKeywords_ = false;          // second pass for messages whose keywords were refused
+  bool dropKeywords_ = false;         // second pass for messages whose keywords were refused
   std::vector<const access::MessageMeta*> keywordRetry_;
   std::vector<const access::MessageMeta*> singleRetry_;  // refused within a MULTIAPPEND
   std::set<uint32_t> recovered_;  // pending intents found on the destination at start

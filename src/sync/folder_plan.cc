@@ -48,8 +48,8 @@ Result<MapRule> parseMapRule(const std::string& text) {
   size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size() ||
       text.find('=', eq + 1) != std::string::npos) {
-    return Status(Errc::kUsage, "bad --map rule '" + text +
-                                    "': expected 'Source/Folder=Destination/Folder'");
+    return Status(Errc::kUsage,
+                  "bad --map rule '" + text + "': expected 'Source/Folder=Destination/Folder'");
   }
   return MapRule{text.substr(0, eq), text.substr(eq + 1)};
 }
@@ -57,21 +57,34 @@ Result<MapRule> parseMapRule(const std::string& text) {
 access::SpecialUse wellKnownSpecialUse(const std::string& name) {
   using access::SpecialUse;
   static const std::map<std::string, SpecialUse> kNames = {
-      {"sent", SpecialUse::kSent},          {"sent items", SpecialUse::kSent},
-      {"sent messages", SpecialUse::kSent}, {"sent mail", SpecialUse::kSent},
-      {"sent-mail", SpecialUse::kSent},     {"gesendet", SpecialUse::kSent},
-      {"gesendete objekte", SpecialUse::kSent}, {"gesendete elemente", SpecialUse::kSent},
-      {"envoyés", SpecialUse::kSent},       {"elementos enviados", SpecialUse::kSent},
-      {"drafts", SpecialUse::kDrafts},      {"draft", SpecialUse::kDrafts},
-      {"entwürfe", SpecialUse::kDrafts},    {"brouillons", SpecialUse::kDrafts},
-      {"trash", SpecialUse::kTrash},        {"deleted items", SpecialUse::kTrash},
-      {"deleted messages", SpecialUse::kTrash}, {"bin", SpecialUse::kTrash},
-      {"papierkorb", SpecialUse::kTrash},   {"gelöschte elemente", SpecialUse::kTrash},
+      {"sent", SpecialUse::kSent},
+      {"sent items", SpecialUse::kSent},
+      {"sent messages", SpecialUse::kSent},
+      {"sent mail", SpecialUse::kSent},
+      {"sent-mail", SpecialUse::kSent},
+      {"gesendet", SpecialUse::kSent},
+      {"gesendete objekte", SpecialUse::kSent},
+      {"gesendete elemente", SpecialUse::kSent},
+      {"envoyés", SpecialUse::kSent},
+      {"elementos enviados", SpecialUse::kSent},
+      {"drafts", SpecialUse::kDrafts},
+      {"draft", SpecialUse::kDrafts},
+      {"entwürfe", SpecialUse::kDrafts},
+      {"brouillons", SpecialUse::kDrafts},
+      {"trash", SpecialUse::kTrash},
+      {"deleted items", SpecialUse::kTrash},
+      {"deleted messages", SpecialUse::kTrash},
+      {"bin", SpecialUse::kTrash},
+      {"papierkorb", SpecialUse::kTrash},
+      {"gelöschte elemente", SpecialUse::kTrash},
       {"corbeille", SpecialUse::kTrash},
-      {"junk", SpecialUse::kJunk},          {"spam", SpecialUse::kJunk},
-      {"junk e-mail", SpecialUse::kJunk},   {"junk email", SpecialUse::kJunk},
+      {"junk", SpecialUse::kJunk},
+      {"spam", SpecialUse::kJunk},
+      {"junk e-mail", SpecialUse::kJunk},
+      {"junk email", SpecialUse::kJunk},
       {"bulk mail", SpecialUse::kJunk},
-      {"archive", SpecialUse::kArchive},    {"archives", SpecialUse::kArchive},
+      {"archive", SpecialUse::kArchive},
+      {"archives", SpecialUse::kArchive},
   };
   auto it = kNames.find(lower(name));
   return it == kNames.end() ? SpecialUse::kNone : it->second;
@@ -124,7 +137,8 @@ FolderPlan planFolders(const std::vector<access::Folder>& source,
     for (const auto& rule : options.map) {
       if (name == rule.from) {
         m.destinationPath = splitPath(rule.to);
-      } else if (name.size() > rule.from.size() && name.compare(0, rule.from.size(), rule.from) == 0 &&
+      } else if (name.size() > rule.from.size() &&
+                 name.compare(0, rule.from.size(), rule.from) == 0 &&
                  name[rule.from.size()] == '/') {
         m.destinationPath = splitPath(rule.to + name.substr(rule.from.size()));
       } else {
@@ -144,8 +158,9 @@ FolderPlan planFolders(const std::vector<access::Folder>& source,
           m.destinationPath = s.path;  // no destination counterpart: keep the name
         }
         if (m.destinationPath != s.path) {
-          m.notes.push_back(std::string("special folder ") + std::string(access::specialUseName(use)) +
-                            " mapped to '" + joinPath(m.destinationPath) + "'");
+          m.notes.push_back(std::string("special folder ") +
+                            std::string(access::specialUseName(use)) + " mapped to '" +
+                            joinPath(m.destinationPath) + "'");
         }
       }
     }
@@ -158,7 +173,8 @@ FolderPlan planFolders(const std::vector<access::Folder>& source,
           if (c == destinationSeparator) c = '_';
         }
         m.notes.push_back("'" + original + "' contains the destination's separator '" +
-                          std::string(1, destinationSeparator) + "': created as '" + component + "'");
+                          std::string(1, destinationSeparator) + "': created as '" + component +
+                          "'");
       }
     }
     plan.folders.push_back(std::move(m));
@@ -183,8 +199,10 @@ FolderPlan planFolders(const std::vector<access::Folder>& source,
     for (char& c : alt.back()) {
       if (c == '/' || (destinationSeparator && c == destinationSeparator)) c = '_';
     }
-    m.notes.push_back("'" + joinPath(m.destinationPath) + "' is already the target of another "
-                      "folder: copied to '" + joinPath(alt) + "' instead");
+    m.notes.push_back("'" + joinPath(m.destinationPath) +
+                      "' is already the target of another "
+                      "folder: copied to '" +
+                      joinPath(alt) + "' instead");
     m.destinationPath = alt;
     usedDestinations.insert(alt);
   }

@@ -44,12 +44,12 @@ struct FolderMapping {
   access::Folder source;
   std::vector<std::string> destinationPath;
   const access::Folder* existingDestination = nullptr;  // points into the destination list
-  std::vector<std::string> notes;  // renames the user should know about
+  std::vector<std::string> notes;                       // renames the user should know about
 };
 
 struct FolderPlan {
-  std::vector<FolderMapping> folders;      // in source order; parents before children
-  std::vector<std::string> excluded;       // source display names left out by rule
+  std::vector<FolderMapping> folders;  // in source order; parents before children
+  std::vector<std::string> excluded;   // source display names left out by rule
 };
 
 access::SpecialUse wellKnownSpecialUse(const std::string& name);

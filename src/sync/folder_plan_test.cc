@@ -25,8 +25,9 @@ const FolderMapping* find(const FolderPlan& plan, const std::string& source) {
 }  // namespace
 
 TEST(FolderPlan, MapsSpecialFoldersByAttributeThenName) {
-  std::vector<Folder> src = {folder({"INBOX"}), folder({"Sent Items"}), folder({"Sent"}),
-                             folder({"Deleted Items"}), folder({"Work"}), folder({"Work", "Sent"})};
+  std::vector<Folder> src = {folder({"INBOX"}), folder({"Sent Items"}),
+                             folder({"Sent"}),  folder({"Deleted Items"}),
+                             folder({"Work"}),  folder({"Work", "Sent"})};
   std::vector<Folder> dst = {folder({"INBOX"}), folder({"Gesendet"}, SpecialUse::kSent),
                              folder({"Trash"})};
   FolderPlan plan = planFolders(src, dst, '/', {});
@@ -50,8 +51,11 @@ TEST(FolderPlan, AttributeBeatsName) {
 }
 
 TEST(FolderPlan, IncludeExcludeAndMapRules) {
-  std::vector<Folder> src = {folder({"INBOX"}), folder({"Old"}), folder({"Old", "Sub"}),
-                             folder({"Spam"}), folder({"Parent"}, SpecialUse::kNone, false),
+  std::vector<Folder> src = {folder({"INBOX"}),
+                             folder({"Old"}),
+                             folder({"Old", "Sub"}),
+                             folder({"Spam"}),
+                             folder({"Parent"}, SpecialUse::kNone, false),
                              folder({"Parent", "Child"})};
   PlanOptions opt;
   opt.exclude = {"Spam"};

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "sync/folder_copier.h"
-#include "sync/locked.h"
 #include "sync/folder_naming.h"
+#include "sync/locked.h"
 
 namespace mf::sync {
 namespace {
@@ -100,13 +100,17 @@ Status Migrator::connect(Worker& worker) {
   Status status;
   if (!worker.source) {
     auto opened = openSource_();
-    if (opened) worker.source = std::move(opened).value();
-    else status = opened.status();
+    if (opened)
+      worker.source = std::move(opened).value();
+    else
+      status = opened.status();
   }
   if (destination.valid()) {
     auto opened = destination.get();
-    if (opened) worker.destination = std::move(opened).value();
-    else if (status) status = opened.status();
+    if (opened)
+      worker.destination = std::move(opened).value();
+    else if (status)
+      status = opened.status();
   }
   return status;
 }
@@ -127,8 +131,8 @@ Status Migrator::reconnectWithBackoff(Worker& worker, uint32_t& failures) {
 }
 
 FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping,
-                                               const access::FolderStatus* plannedStatus,
-                                               ShareBoard::Ticket* shareTicket) {
+                                                const access::FolderStatus* plannedStatus,
+                                                ShareBoard::Ticket* shareTicket) {
   FolderReport total;
   bool first = true;
   std::optional<access::Folder> created;  // made by an earlier attempt of this run
@@ -166,8 +170,10 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
     if (ready && !options_.dryRun && mapping.source.subscribed &&
         !(mapping.existingDestination && mapping.existingDestination->subscribed)) {
       Status s = worker.destination->subscribe(destinationFolder);
-      if (!s && isRetryable(s)) ready = s;
-      else if (!s) report.notes.push_back("could not subscribe: " + s.message());
+      if (!s && isRetryable(s))
+        ready = s;
+      else if (!s)
+        report.notes.push_back("could not subscribe: " + s.message());
     }
     if (ready) {
       FolderCopier copier(*worker.source, *worker.destination, *worker.destination, *store_,
@@ -216,8 +222,8 @@ void Migrator::helpWithBigFolders(Worker& worker, ShareBoard& board) {
     auto share = board.awaitShare();
     if (!share) return;
     auto& [shares, range] = *share;
-    FolderCopier helper(*worker.source, *worker.destination, *worker.destination, *store_,
-                        options_, *progress_);
+    FolderCopier helper(*worker.source, *worker.destination, *worker.destination, *store_, options_,
+                        *progress_);
     ShareOutcome outcome = helper.copyShare(*shares, range);
     outcome.helper = &worker;
     const bool failed = !outcome.status.isOk();
@@ -233,8 +239,8 @@ void Migrator::helpWithBigFolders(Worker& worker, ShareBoard& board) {
 }
 
 Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
-                                                        const FolderMapping& mapping,
-                                                        std::vector<std::string>& notes) {
+                                                         const FolderMapping& mapping,
+                                                         std::vector<std::string>& notes) {
   access::MailDestination& destination = *worker.destination;
   std::vector<std::string> path = mapping.destinationPath;
   // An earlier run may have had to rename this folder: go on with the folder it used.
@@ -348,7 +354,8 @@ Result<MigrationReport> Migrator::run() {
       newMessages[i] = std::min<uint64_t>(st->messages, st->uidNext - (*saved)->sourceUidNext);
     }
     if (st && saved && *saved && !options_.dryRun && !options_.retryErrors &&
-        m.existingDestination && FolderCopier::isUpToDate(**saved, *st, joinPath(m.destinationPath))) {
+        m.existingDestination &&
+        FolderCopier::isUpToDate(**saved, *st, joinPath(m.destinationPath))) {
       FolderReport& r = results[i];
       r.source = m.source.displayName();
       r.destination = joinPath(m.destinationPath);
@@ -433,9 +440,10 @@ Result<MigrationReport> Migrator::run() {
     return startedWorkers;
   };
   // Connections freed by other runs help a big folder too, not only the folders waiting.
-  if (splitting && slots_) shareBoard.setOnBatch([&] {
-    if (!gaveUp_) startWorkers(/*atStart=*/false);
-  });
+  if (splitting && slots_)
+    shareBoard.setOnBatch([&] {
+      if (!gaveUp_) startWorkers(/*atStart=*/false);
+    });
   work = [&](Worker& worker) {
     for (;;) {
       // Expected before it is taken, so a worker that finds the queue empty meanwhile waits
@@ -469,7 +477,8 @@ Result<MigrationReport> Migrator::run() {
   if (size_t now = startWorkers(/*atStart=*/true); now < workerCount) {
     report.notices.push_back(
         "other mailferry runs on this machine are using the connections to these servers: "
-        "copying over " + std::to_string(now) + " of " + std::to_string(workerCount) +
+        "copying over " +
+        std::to_string(now) + " of " + std::to_string(workerCount) +
         " connections to each for now, more as they finish");
     progress_->onNotice(report.notices.back());
   }

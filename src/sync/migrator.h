@@ -32,13 +32,13 @@
 namespace mf::sync {
 
 struct MigrateOptions {
-  std::string mailboxKey;       // identifies this source->destination pair in the store
+  std::string mailboxKey;  // identifies this source->destination pair in the store
   PlanOptions plan;
-  bool includeDeleted = false;  // copy messages flagged \Deleted too
-  bool dryRun = false;          // plan and count; change nothing anywhere
-  bool retryErrors = false;     // re-attempt only messages that failed before, nothing new
-  uint64_t maxMessageBytes = 0; // refuse larger messages up front (preset/--max-message-size)
-  size_t batchMessages = 500;   // messages per recorded batch (one state transaction each)
+  bool includeDeleted = false;   // copy messages flagged \Deleted too
+  bool dryRun = false;           // plan and count; change nothing anywhere
+  bool retryErrors = false;      // re-attempt only messages that failed before, nothing new
+  uint64_t maxMessageBytes = 0;  // refuse larger messages up front (preset/--max-message-size)
+  size_t batchMessages = 500;    // messages per recorded batch (one state transaction each)
   uint64_t batchBytes = 64ull << 20;
   // Messages in flight (appended, not yet answered): two full MULTIAPPEND commands, so the
   // destination always has the next command queued while it saves one.
@@ -120,10 +120,10 @@ class Migrator {
   std::vector<access::Folder> destinationFolders_;  // as listed at the start
   store::Store& baseStore_;
   ProgressSink& baseProgress_;
-  store::Store* store_;      // baseStore_, or a locked wrapper while workers run in parallel
+  store::Store* store_;  // baseStore_, or a locked wrapper while workers run in parallel
   MigrateOptions options_;
-  ProgressSink* progress_;   // likewise
-  WorkerSlots* slots_;       // may be null: no sharing
+  ProgressSink* progress_;           // likewise
+  WorkerSlots* slots_;               // may be null: no sharing
   std::atomic<bool> gaveUp_{false};  // connections cannot be reopened: stop taking folders
 };
 

@@ -15,29 +15,29 @@ namespace mf::sync {
 
 struct MessageFailure {
   uint32_t sourceUid = 0;
-  std::string code;       // stable: errcName(), e.g. "server_no"
-  std::string errorClass; // errorClassName()
-  std::string text;       // what happened and what to do
+  std::string code;        // stable: errcName(), e.g. "server_no"
+  std::string errorClass;  // errorClassName()
+  std::string text;        // what happened and what to do
 };
 
 struct FolderReport {
   std::string source;
   std::string destination;
-  uint64_t seen = 0;            // messages looked at in this run
+  uint64_t seen = 0;  // messages looked at in this run
   uint64_t copied = 0;
-  uint64_t alreadyCopied = 0;   // copied by an earlier run (found in the state)
-  uint64_t skippedDeleted = 0;  // \Deleted on the source, without --include-deleted
-  uint64_t skippedVanished = 0; // expunged on the source while we ran
+  uint64_t alreadyCopied = 0;    // copied by an earlier run (found in the state)
+  uint64_t skippedDeleted = 0;   // \Deleted on the source, without --include-deleted
+  uint64_t skippedVanished = 0;  // expunged on the source while we ran
   uint64_t failed = 0;
-  uint64_t bytes = 0;           // bytes copied
-  uint64_t plannedMessages = 0; // to copy in this run (what --dry-run prints)
+  uint64_t bytes = 0;            // bytes copied
+  uint64_t plannedMessages = 0;  // to copy in this run (what --dry-run prints)
   uint64_t plannedBytes = 0;
-  bool willCreate = false;      // destination folder does not exist yet
+  bool willCreate = false;  // destination folder does not exist yet
   double seconds = 0;
-  bool upToDate = false;        // nothing new since the last run (checked without listing)
+  bool upToDate = false;  // nothing new since the last run (checked without listing)
   std::vector<std::string> notes;
   std::vector<MessageFailure> failures;
-  std::string error;            // the folder as a whole failed (e.g. cannot be created)
+  std::string error;  // the folder as a whole failed (e.g. cannot be created)
   std::string errorCode;
   bool errorRetryable = false;  // a reconnect may cure it (dropped connection, throttling)
   int64_t retryAfterMs = -1;    // the server's requested wait, -1 if it gave none
@@ -52,8 +52,8 @@ struct MigrationReport {
   double seconds = 0;
 
   uint64_t totalCopied() const;
-  uint64_t totalFailed() const;       // messages failed
-  uint64_t foldersFailed() const;     // folders with error set
+  uint64_t totalFailed() const;    // messages failed
+  uint64_t foldersFailed() const;  // folders with error set
   uint64_t totalBytes() const;
 };
 

@@ -86,8 +86,7 @@ bool VerifyReport::identical() const {
                      [](const FolderVerification& f) { return f.identical(); });
 }
 
-Result<VerifyReport> verifyMailbox(access::MailSource& source,
-                                   access::MailDestination& destination,
+Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDestination& destination,
                                    access::MailSource& destinationReader,
                                    const VerifyOptions& options) {
   VerifyReport report;

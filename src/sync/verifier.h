@@ -5,9 +5,9 @@
 // of the full content (every byte of both sides is fetched). Paired messages must carry the
 // same flags and keywords (\Recent ignored; \Deleted ignored unless includeDeleted) and the
 // same internal date (compared as instants), unless the source has no date for the message
-// (a POP3 message without Received or Date: counted in sourceUndated instead). Unpaired source messages are "missing",
-// unpaired destination messages "extra". Source messages flagged \Deleted are not expected
-// on the destination unless includeDeleted.
+// (a POP3 message without Received or Date: counted in sourceUndated instead). Unpaired source
+// messages are "missing", unpaired destination messages "extra". Source messages flagged \Deleted
+// are not expected on the destination unless includeDeleted.
 #pragma once
 
 #include <string>
@@ -27,7 +27,7 @@ struct VerifyOptions {
 struct FolderVerification {
   std::string source;
   std::string destination;
-  uint64_t sourceMessages = 0;       // expected on the destination
+  uint64_t sourceMessages = 0;  // expected on the destination
   uint64_t destinationMessages = 0;
   std::vector<std::string> missing;  // one line per message
   std::vector<std::string> extra;
@@ -50,8 +50,7 @@ struct VerifyReport {
   bool identical() const;
 };
 
-Result<VerifyReport> verifyMailbox(access::MailSource& source,
-                                   access::MailDestination& destination,
+Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDestination& destination,
                                    access::MailSource& destinationReader,
                                    const VerifyOptions& options);
 

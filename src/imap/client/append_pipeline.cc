@@ -61,8 +61,8 @@ Status AppendPipeline::begin(const access::AppendRequest& request) {
   if (mailbox_.empty()) return Status(Errc::kInternal, "append without an open folder");
   if (remaining_ != 0) return Status(Errc::kInternal, "append inside another append");
   const bool plus = conn_.literalPlus();
-  if (open_ && (openCount_ >= batchMessages_ ||
-                (batchBytes_ && openBytes_ + request.size > batchBytes_))) {
+  if (open_ &&
+      (openCount_ >= batchMessages_ || (batchBytes_ && openBytes_ + request.size > batchBytes_))) {
     MF_RETURN_IF_ERROR(closeCommand());
   }
   if (!open_) {
@@ -114,7 +114,8 @@ Status AppendPipeline::waitForContinuation(const std::string& tag) {
 }
 
 Status AppendPipeline::data(std::string_view chunk) {
-  if (chunk.size() > remaining_) return Status(Errc::kInternal, "append body longer than announced");
+  if (chunk.size() > remaining_)
+    return Status(Errc::kInternal, "append body longer than announced");
   remaining_ -= chunk.size();
   if (discard_) return Status::ok();
   if (buffer_.size() + chunk.size() <= kFlushThreshold) {

@@ -62,7 +62,7 @@ class AppendPipeline {
   size_t batchMessages_ = 1;
   uint64_t batchBytes_ = 0;
 
-  std::deque<Command> commands_;       // sent (or being sent), not yet answered
+  std::deque<Command> commands_;        // sent (or being sent), not yet answered
   std::optional<CommandBuilder> open_;  // the command still taking messages
   size_t openCount_ = 0;
   uint64_t openBytes_ = 0;

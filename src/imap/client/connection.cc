@@ -27,7 +27,9 @@ Connection::Connection(ConnectOptions options)
 
 Connection::~Connection() = default;
 
-std::string Connection::describe() const { return options_.endpoint.toUrl(); }
+std::string Connection::describe() const {
+  return options_.endpoint.toUrl();
+}
 
 Result<std::unique_ptr<Connection>> Connection::open(const ConnectOptions& options) {
   std::unique_ptr<Connection> conn(new Connection(options));
@@ -57,8 +59,9 @@ Status Connection::handshake() {
       // Bytes after the OK but before the handshake could have been injected by anyone on
       // the path (the STARTTLS command-injection class of attacks): refuse them.
       if (!pending_.empty()) {
-        return Status(Errc::kProtocol, ep.hostPort() + " sent data right after agreeing to "
-                                       "STARTTLS; refusing to continue (possible injection)");
+        return Status(Errc::kProtocol, ep.hostPort() +
+                                           " sent data right after agreeing to "
+                                           "STARTTLS; refusing to continue (possible injection)");
       }
       // RFC 3501 6.2.1: discard everything learned before TLS, ask again afterwards.
       Status s = stream_->startTls(tls, options_.timeouts.greeting);
@@ -75,8 +78,9 @@ Status Connection::handshake() {
     }
   } else if (ep.security == net::Security::kNone && !options_.allowPlaintext && !preauth_) {
     return Status(Errc::kPlaintextRefused,
-                  ep.hostPort() + " is an unencrypted connection: refusing to send the password. "
-                  "Use imaps:// or imap:// (STARTTLS), or pass --allow-plaintext.");
+                  ep.hostPort() +
+                      " is an unencrypted connection: refusing to send the password. "
+                      "Use imaps:// or imap:// (STARTTLS), or pass --allow-plaintext.");
   }
   stream_->setReadTimeout(options_.timeouts.read);
   return Status::ok();
@@ -115,10 +119,10 @@ Status Connection::refreshCapabilities() {
   CommandBuilder cmd(nextTag(), "CAPABILITY");
   std::set<std::string> caps;
   MF_ASSIGN_OR_RETURN(Response done, execute(cmd, [&](Response& r) {
-    if (r.name == "CAPABILITY") {
-      for (const auto& v : r.values) caps.insert(upper(v.text));
-    }
-  }));
+                        if (r.name == "CAPABILITY") {
+                          for (const auto& v : r.values) caps.insert(upper(v.text));
+                        }
+                      }));
   if (!done.isOk()) return statusFromTagged(done, "CAPABILITY");
   capabilities_ = std::move(caps);
   absorbCapabilityCode(done);
@@ -129,7 +133,9 @@ bool Connection::hasCapability(std::string_view name) const {
   return capabilities_.count(upper(name)) > 0;
 }
 
-std::string Connection::nextTag() { return "M" + std::to_string(++tagCounter_); }
+std::string Connection::nextTag() {
+  return "M" + std::to_string(++tagCounter_);
+}
 
 Status Connection::sendRaw(std::string_view bytes) {
   if (!stream_) return Status(Errc::kClosed, "connection is closed");

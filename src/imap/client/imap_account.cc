@@ -54,15 +54,17 @@ access::SpecialUse specialUseFromAttribute(std::string_view attr) {
 std::optional<uint32_t> uidOf(const Response& response) {
   for (const auto& v : response.values) {
     if (v.kind != Value::Kind::kList) continue;
-    if (const Value* uid = fetchItem(v, "UID"); uid && uid->kind == Value::Kind::kNumber &&
-                                                uid->number <= UINT32_MAX) {
+    if (const Value* uid = fetchItem(v, "UID");
+        uid && uid->kind == Value::Kind::kNumber && uid->number <= UINT32_MAX) {
       return static_cast<uint32_t>(uid->number);
     }
   }
   return std::nullopt;
 }
 
-std::string quoteForMessage(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoteForMessage(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 bool contains(std::string_view hay, std::string_view needle) {
   for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
@@ -88,7 +90,9 @@ ImapAccount::~ImapAccount() {
   }
 }
 
-std::string ImapAccount::describe() const { return conn_->describe(); }
+std::string ImapAccount::describe() const {
+  return conn_->describe();
+}
 
 Result<std::unique_ptr<ImapAccount>> ImapAccount::open(const AccountOptions& options) {
   MF_ASSIGN_OR_RETURN(auto conn, Connection::open(options.connect));
@@ -109,13 +113,14 @@ Status ImapAccount::identify() {
   if (conn_->hasCapability("ID")) {
     CommandBuilder cmd(conn_->nextTag(), "ID");
     cmd.openList().quotedOrLiteral("name").quotedOrLiteral("mailferry").closeList();
-    MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
-      if (r.name != "ID" || r.values.empty() || r.values[0].kind != Value::Kind::kList) return;
-      const auto& items = r.values[0].items;
-      for (size_t i = 0; i + 1 < items.size(); i += 2) {
-        announced.id.emplace_back(items[i].text, items[i + 1].text);
-      }
-    }));
+    MF_ASSIGN_OR_RETURN(
+        Response done, run(cmd, [&](Response& r) {
+          if (r.name != "ID" || r.values.empty() || r.values[0].kind != Value::Kind::kList) return;
+          const auto& items = r.values[0].items;
+          for (size_t i = 0; i + 1 < items.size(); i += 2) {
+            announced.id.emplace_back(items[i].text, items[i + 1].text);
+          }
+        }));
     (void)done;
   }
   quirks_ = deriveQuirks(announced);
@@ -154,11 +159,11 @@ Status ImapAccount::rebuildSeqMap() {
   cmd.raw("1:*").raw("(UID)");
   std::map<uint32_t, uint32_t> fresh;
   MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
-    auto uid = uidOf(r);
-    if (r.name == "FETCH" && r.number && uid && *r.number <= UINT32_MAX) {
-      fresh[static_cast<uint32_t>(*r.number)] = *uid;
-    }
-  }));
+                        auto uid = uidOf(r);
+                        if (r.name == "FETCH" && r.number && uid && *r.number <= UINT32_MAX) {
+                          fresh[static_cast<uint32_t>(*r.number)] = *uid;
+                        }
+                      }));
   if (!done.isOk()) return Connection::statusFromTagged(done, "FETCH (UID)");
   seqToUid_.swap(fresh);
   return Status::ok();
@@ -234,13 +239,14 @@ Status ImapAccount::learnNamespace() {
   // RFC 3501 6.3.8: LIST "" "" returns the hierarchy delimiter.
   CommandBuilder cmd(conn_->nextTag(), "LIST");
   cmd.quotedOrLiteral("").quotedOrLiteral("");
-  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
-    if (r.name == "LIST" && r.values.size() >= 2) {
-      const Value& delim = r.values[1];
-      separator_ = (delim.kind == Value::Kind::kNil || delim.text.empty()) ? 0 : delim.text[0];
-      separatorKnown_ = true;
-    }
-  }));
+  MF_ASSIGN_OR_RETURN(
+      Response done, run(cmd, [&](Response& r) {
+        if (r.name == "LIST" && r.values.size() >= 2) {
+          const Value& delim = r.values[1];
+          separator_ = (delim.kind == Value::Kind::kNil || delim.text.empty()) ? 0 : delim.text[0];
+          separatorKnown_ = true;
+        }
+      }));
   if (!done.isOk()) return Connection::statusFromTagged(done, "LIST");
   return Status::ok();
 }
@@ -288,23 +294,24 @@ Result<std::vector<std::string>> ImapAccount::listNames(const char* command,
   CommandBuilder cmd(conn_->nextTag(), command);
   cmd.quotedOrLiteral("").quotedOrLiteral("*");
   std::vector<std::string> names;
-  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
-    if ((r.name != "LIST" && r.name != "LSUB") || r.values.size() < 3) return;
-    const Value& attrs = r.values[0];
-    const Value& delim = r.values[1];
-    const Value& name = r.values[2];
-    if (name.kind == Value::Kind::kNil || name.kind == Value::Kind::kList) return;
-    names.push_back(name.text);
-    if (!folders) return;
-    char sep = (delim.kind == Value::Kind::kNil || delim.text.empty()) ? 0 : delim.text[0];
-    access::Folder folder = folderFromWire(name.text, sep);
-    for (const auto& a : attrs.items) {
-      if (a.isAtom("\\NOSELECT") || a.isAtom("\\NONEXISTENT")) folder.selectable = false;
-      auto use = specialUseFromAttribute(a.text);
-      if (use != access::SpecialUse::kNone) folder.specialUse = use;
-    }
-    folders->push_back(std::move(folder));
-  }));
+  MF_ASSIGN_OR_RETURN(
+      Response done, run(cmd, [&](Response& r) {
+        if ((r.name != "LIST" && r.name != "LSUB") || r.values.size() < 3) return;
+        const Value& attrs = r.values[0];
+        const Value& delim = r.values[1];
+        const Value& name = r.values[2];
+        if (name.kind == Value::Kind::kNil || name.kind == Value::Kind::kList) return;
+        names.push_back(name.text);
+        if (!folders) return;
+        char sep = (delim.kind == Value::Kind::kNil || delim.text.empty()) ? 0 : delim.text[0];
+        access::Folder folder = folderFromWire(name.text, sep);
+        for (const auto& a : attrs.items) {
+          if (a.isAtom("\\NOSELECT") || a.isAtom("\\NONEXISTENT")) folder.selectable = false;
+          auto use = specialUseFromAttribute(a.text);
+          if (use != access::SpecialUse::kNone) folder.specialUse = use;
+        }
+        folders->push_back(std::move(folder));
+      }));
   if (!done.isOk()) return Connection::statusFromTagged(done, command);
   return names;
 }
@@ -346,26 +353,31 @@ Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folde
   bool anyKeyword = false;
   bool sawPermanent = false;
   MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
-    if (r.name == "EXISTS" && r.number) status.messages = static_cast<uint32_t>(*r.number);
-    if (r.code == "UIDVALIDITY") status.uidValidity = parseU32(r.codeArgs).value_or(0);
-    if (r.code == "UIDNEXT") status.uidNext = parseU32(r.codeArgs).value_or(0);
-    if (r.code == "HIGHESTMODSEQ") status.highestModSeq = parseDecimal(r.codeArgs).value_or(0);
-    if (r.code == "PERMANENTFLAGS") {
-      sawPermanent = true;
-      std::string_view args = r.codeArgs;
-      if (!args.empty() && args.front() == '(') args.remove_prefix(1);
-      if (!args.empty() && args.back() == ')') args.remove_suffix(1);
-      size_t pos = 0;
-      while (pos < args.size()) {
-        size_t end = args.find(' ', pos);
-        if (end == std::string_view::npos) end = args.size();
-        std::string flag(args.substr(pos, end - pos));
-        if (flag == "\\*") anyKeyword = true;
-        else if (!flag.empty()) permanent.push_back(flag);
-        pos = end + 1;
-      }
-    }
-  }));
+                        if (r.name == "EXISTS" && r.number)
+                          status.messages = static_cast<uint32_t>(*r.number);
+                        if (r.code == "UIDVALIDITY")
+                          status.uidValidity = parseU32(r.codeArgs).value_or(0);
+                        if (r.code == "UIDNEXT") status.uidNext = parseU32(r.codeArgs).value_or(0);
+                        if (r.code == "HIGHESTMODSEQ")
+                          status.highestModSeq = parseDecimal(r.codeArgs).value_or(0);
+                        if (r.code == "PERMANENTFLAGS") {
+                          sawPermanent = true;
+                          std::string_view args = r.codeArgs;
+                          if (!args.empty() && args.front() == '(') args.remove_prefix(1);
+                          if (!args.empty() && args.back() == ')') args.remove_suffix(1);
+                          size_t pos = 0;
+                          while (pos < args.size()) {
+                            size_t end = args.find(' ', pos);
+                            if (end == std::string_view::npos) end = args.size();
+                            std::string flag(args.substr(pos, end - pos));
+                            if (flag == "\\*")
+                              anyKeyword = true;
+                            else if (!flag.empty())
+                              permanent.push_back(flag);
+                            pos = end + 1;
+                          }
+                        }
+                      }));
   if (!done.isOk()) {
     selected_.clear();
     Status refused = Connection::statusFromTagged(done, readOnly ? "EXAMINE" : "SELECT");
@@ -412,23 +424,24 @@ Result<access::FolderStatus> ImapAccount::folderStatus(const access::Folder& fol
                     : "(MESSAGES UIDNEXT UIDVALIDITY)");
   access::FolderStatus status;
   MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
-    if (r.name != "STATUS" || r.values.size() < 2) return;
-    const Value& items = r.values[1];
-    for (size_t i = 0; i + 1 < items.items.size(); i += 2) {
-      const Value& key = items.items[i];
-      uint64_t n = items.items[i + 1].number;
-      if (key.isAtom("MESSAGES")) status.messages = static_cast<uint32_t>(n);
-      if (key.isAtom("UIDNEXT")) status.uidNext = static_cast<uint32_t>(n);
-      if (key.isAtom("UIDVALIDITY")) status.uidValidity = static_cast<uint32_t>(n);
-      if (key.isAtom("HIGHESTMODSEQ")) status.highestModSeq = n;
-    }
-  }));
+                        if (r.name != "STATUS" || r.values.size() < 2) return;
+                        const Value& items = r.values[1];
+                        for (size_t i = 0; i + 1 < items.items.size(); i += 2) {
+                          const Value& key = items.items[i];
+                          uint64_t n = items.items[i + 1].number;
+                          if (key.isAtom("MESSAGES")) status.messages = static_cast<uint32_t>(n);
+                          if (key.isAtom("UIDNEXT")) status.uidNext = static_cast<uint32_t>(n);
+                          if (key.isAtom("UIDVALIDITY"))
+                            status.uidValidity = static_cast<uint32_t>(n);
+                          if (key.isAtom("HIGHESTMODSEQ")) status.highestModSeq = n;
+                        }
+                      }));
   if (!done.isOk()) {
     Status refused = Connection::statusFromTagged(done, "STATUS");
     if (refused.code() == Errc::kThrottled) return refused;
     return Status(Errc::kNotFound, "cannot read the status of folder " +
-                                       quoteForMessage(folder.displayName()) + " on " +
-                                       describe() + ": " +
+                                       quoteForMessage(folder.displayName()) + " on " + describe() +
+                                       ": " +
                                        Connection::statusFromTagged(done, "STATUS").message());
   }
   return status;
@@ -463,29 +476,30 @@ Result<std::vector<access::MessageMeta>> ImapAccount::fetchMetas(uint32_t minUid
   // another session, RFC 3501 7.4.2), with or without the UID, before or after ours.
   std::map<uint32_t, access::MessageMeta> metas;
   conn_->setStreamPredicate({});
-  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
-    if (r.name != "FETCH" || r.values.empty() || r.values[0].kind != Value::Kind::kList) return;
-    const Value& list = r.values[0];
-    auto uid = uidOf(r);
-    if (!uid || *uid < minUid) return;  // "n:*" also returns the last message when n > max
-    if (r.number && *r.number <= UINT32_MAX) seqToUid_[static_cast<uint32_t>(*r.number)] = *uid;
-    access::MessageMeta& meta = metas[*uid];
-    meta.uid = *uid;
-    if (const Value* flags = fetchItem(list, "FLAGS")) {
-      meta.flags.clear();
-      for (const auto& f : flags->items) {
-        if (f.isAtom("\\RECENT")) continue;  // session flag, cannot be set by APPEND
-        meta.flags.push_back(f.text);
-      }
-    }
-    if (const Value* date = fetchItem(list, "INTERNALDATE")) meta.internalDate = date->text;
-    if (const Value* size = fetchItem(list, "RFC822.SIZE")) meta.size = size->number;
-    for (size_t i = 0; i + 1 < list.items.size(); i += 2) {
-      if (startsWithNoCase(list.items[i].text, "BODY[HEADER")) {
-        meta.messageId = message::headerField(list.items[i + 1].text, "Message-ID");
-      }
-    }
-  }));
+  MF_ASSIGN_OR_RETURN(
+      Response done, run(cmd, [&](Response& r) {
+        if (r.name != "FETCH" || r.values.empty() || r.values[0].kind != Value::Kind::kList) return;
+        const Value& list = r.values[0];
+        auto uid = uidOf(r);
+        if (!uid || *uid < minUid) return;  // "n:*" also returns the last message when n > max
+        if (r.number && *r.number <= UINT32_MAX) seqToUid_[static_cast<uint32_t>(*r.number)] = *uid;
+        access::MessageMeta& meta = metas[*uid];
+        meta.uid = *uid;
+        if (const Value* flags = fetchItem(list, "FLAGS")) {
+          meta.flags.clear();
+          for (const auto& f : flags->items) {
+            if (f.isAtom("\\RECENT")) continue;  // session flag, cannot be set by APPEND
+            meta.flags.push_back(f.text);
+          }
+        }
+        if (const Value* date = fetchItem(list, "INTERNALDATE")) meta.internalDate = date->text;
+        if (const Value* size = fetchItem(list, "RFC822.SIZE")) meta.size = size->number;
+        for (size_t i = 0; i + 1 < list.items.size(); i += 2) {
+          if (startsWithNoCase(list.items[i].text, "BODY[HEADER")) {
+            meta.messageId = message::headerField(list.items[i + 1].text, "Message-ID");
+          }
+        }
+      }));
   if (!done.isOk()) return Connection::statusFromTagged(done, "UID FETCH (list messages)");
   std::vector<access::MessageMeta> out;
   out.reserve(metas.size());
@@ -493,8 +507,7 @@ Result<std::vector<access::MessageMeta>> ImapAccount::fetchMetas(uint32_t minUid
   return out;
 }
 
-Status ImapAccount::fetchBodies(const std::vector<uint32_t>& uids,
-                                access::BodyConsumer& consumer) {
+Status ImapAccount::fetchBodies(const std::vector<uint32_t>& uids, access::BodyConsumer& consumer) {
   if (uids.empty()) return Status::ok();
   MF_RETURN_IF_ERROR(keepSessionUsable(1));
   std::string tag = conn_->nextTag();
@@ -588,7 +601,8 @@ Result<access::Folder> ImapAccount::createFolder(const std::vector<std::string>&
   cmd.astring(wire);
   MF_ASSIGN_OR_RETURN(Response done, run(cmd));
   if (done.isOk()) return folder;
-  if (done.code == "ALREADYEXISTS" || (done.status == "NO" && contains(done.text, "already exists"))) {
+  if (done.code == "ALREADYEXISTS" ||
+      (done.status == "NO" && contains(done.text, "already exists"))) {
     // The exact name may exist by now without being a collision: created as the superior of
     // a folder created just before (RFC 3501 6.3.3 lets a server create superiors as real
     // folders), e.g. by another worker. That is the folder we want. Only another spelling
@@ -718,13 +732,13 @@ Result<std::vector<uint32_t>> ImapAccount::searchMessageId(std::string_view mess
   cmd.atom("HEADER").atom("Message-ID").quotedOrLiteral(messageId);
   std::vector<uint32_t> uids;
   MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
-    if (r.name != "SEARCH") return;
-    for (const auto& v : r.values) {
-      if (v.kind == Value::Kind::kNumber && v.number <= UINT32_MAX) {
-        uids.push_back(static_cast<uint32_t>(v.number));
-      }
-    }
-  }));
+                        if (r.name != "SEARCH") return;
+                        for (const auto& v : r.values) {
+                          if (v.kind == Value::Kind::kNumber && v.number <= UINT32_MAX) {
+                            uids.push_back(static_cast<uint32_t>(v.number));
+                          }
+                        }
+                      }));
   if (!done.isOk()) return Connection::statusFromTagged(done, "UID SEARCH");
   return uids;
 }

@@ -36,19 +36,19 @@ namespace mf::imap {
 
 struct AccountOptions {
   ConnectOptions connect;
-  std::string user;  // the mailbox's user (also with an admin login)
-  Secret password;   // the user's own password; not needed with a token or an admin
-  std::string authzid;       // AUTHENTICATE PLAIN authorization identity, "" = none
-  Secret oauthToken;         // XOAUTH2 / OAUTHBEARER access token
-  std::string admin;         // admin (master) user, "" = none
+  std::string user;     // the mailbox's user (also with an admin login)
+  Secret password;      // the user's own password; not needed with a token or an admin
+  std::string authzid;  // AUTHENTICATE PLAIN authorization identity, "" = none
+  Secret oauthToken;    // XOAUTH2 / OAUTHBEARER access token
+  std::string admin;    // admin (master) user, "" = none
   Secret adminPassword;
-  LoginFormat loginFormat;   // login_format.h
-  std::string adminDomain;   // {domain} for the login format
-  std::string side;          // "from" / "to", to name options in login errors
+  LoginFormat loginFormat;  // login_format.h
+  std::string adminDomain;  // {domain} for the login format
+  std::string side;         // "from" / "to", to name options in login errors
 
   Credentials credentials() const {
-    return Credentials{user, password, authzid, oauthToken, admin, adminPassword,
-                       loginFormat, adminDomain, side};
+    return Credentials{user,          password,    authzid,     oauthToken, admin,
+                       adminPassword, loginFormat, adminDomain, side};
   }
 };
 
@@ -114,10 +114,10 @@ class ImapAccount : public access::MailAccount {
   Result<std::vector<access::MessageMeta>> fetchMetas(uint32_t minUid, bool withMessageId);
 
   std::unique_ptr<Connection> conn_;
-  std::string prefix_;      // personal namespace prefix, e.g. "INBOX." or ""
+  std::string prefix_;  // personal namespace prefix, e.g. "INBOX." or ""
   char separator_ = '/';
   bool separatorKnown_ = false;
-  std::string selected_;    // wire name of the open folder
+  std::string selected_;  // wire name of the open folder
   bool selectedReadOnly_ = true;
 
   std::unique_ptr<AppendPipeline> appends_;  // the destination side's APPEND stream

@@ -43,7 +43,8 @@ class ImapAccountDovecotTest : public ::testing::Test {
   }
   // Appends one small message over `account` into its selected folder; returns its UID.
   static uint32_t appendOne(ImapAccount& account, const std::string& messageId) {
-    const std::string body = "Message-ID: <" + messageId + ">\r\nSubject: status view\r\n\r\nhi\r\n";
+    const std::string body =
+        "Message-ID: <" + messageId + ">\r\nSubject: status view\r\n\r\nhi\r\n";
     access::AppendRequest request;
     request.ticket = 1;
     request.size = body.size();

@@ -80,13 +80,14 @@ Status appendRefusal(const Response& r) {
     return false;
   };
   Errc code = Errc::kServerNo;
-  if (r.code == "TOOBIG" || is({"maximum size", "too large", "too big", "message size", "exceeds"})) {
+  if (r.code == "TOOBIG" ||
+      is({"maximum size", "too large", "too big", "message size", "exceeds"})) {
     code = Errc::kTooBig;
   } else if (r.code == "OVERQUOTA" || is({"quota", "Server Unavailable. 15", "mailbox full"})) {
     code = Errc::kOverQuota;
-  } else if (r.code == "PARSE" || is({"invalid header", "nul ", "nul characters", "null character",
-                                      "8bit", "8-bit", "line too long", "argument error 11",
-                                      "bare newline", "malformed"})) {
+  } else if (r.code == "PARSE" ||
+             is({"invalid header", "nul ", "nul characters", "null character", "8bit", "8-bit",
+                 "line too long", "argument error 11", "bare newline", "malformed"})) {
     code = Errc::kBadMessage;
   } else if (is({"keyword", "flag"})) {
     code = Errc::kKeywordRefused;
