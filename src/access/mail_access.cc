@@ -1,6 +1,6 @@
 #include "access/mail_access.h"
 
-#include <strings.h>
+#include "base/ascii.h"
 
 namespace mf::access {
 
@@ -37,7 +37,7 @@ std::string Folder::displayName() const {
 
 bool MessageMeta::hasFlag(std::string_view flag) const {
   for (const auto& f : flags) {
-    if (f.size() == flag.size() && strncasecmp(f.data(), flag.data(), f.size()) == 0) return true;
+    if (equalsIgnoreCase(f, flag)) return true;
   }
   return false;
 }

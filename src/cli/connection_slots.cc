@@ -1,5 +1,6 @@
 #include "cli/connection_slots.h"
 
+#include "base/ascii.h"
 #include "base/slot_files.h"
 
 namespace mf::cli {
@@ -20,10 +21,7 @@ class PairLease : public sync::WorkerSlots::Lease {
 }  // namespace
 
 std::string ConnectionSlots::poolName(const net::Endpoint& server) {
-  std::string host = server.host;
-  for (char& c : host) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  std::string host = toLowerAscii(server.host);
   return std::string(server.protocol == net::Protocol::kPop3 ? "pop3-" : "imap-") + host + "-" +
          std::to_string(server.port);
 }

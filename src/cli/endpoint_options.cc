@@ -4,12 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <utility>
 
+#include "base/ascii.h"
 #include "imap/client/login_format.h"
 #include "imap/client/sasl.h"
 #include "probe/probe.h"
@@ -66,13 +66,6 @@ Result<Secret> promptPassword(const std::string& prompt) {
   tcsetattr(STDIN_FILENO, TCSANOW, &old);
   std::cerr << "\n";
   return Secret(std::move(line));
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // True for "imaps://alice@" and "imaps://": a URL that names a user (or nothing) but no host.

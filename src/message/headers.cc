@@ -1,6 +1,6 @@
 #include "message/headers.h"
 
-#include <strings.h>
+#include "base/ascii.h"
 
 namespace mf::message {
 namespace {
@@ -37,8 +37,7 @@ std::string headerField(std::string_view message, std::string_view name) {
     if (eol == std::string_view::npos) eol = header.size();
     std::string_view line = header.substr(pos, eol - pos);
     pos = eol + 1;
-    if (line.size() > name.size() && line[name.size()] == ':' &&
-        strncasecmp(line.data(), name.data(), name.size()) == 0) {
+    if (line.size() > name.size() && line[name.size()] == ':' && startsWithIgnoreCase(line, name)) {
       std::string value(trim(line.substr(name.size() + 1)));
       // Continuation lines start with white space (RFC 5322 section 2.2.3: unfolding).
       while (pos < header.size() && isBlank(header[pos])) {

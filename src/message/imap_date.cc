@@ -1,7 +1,6 @@
 #include "message/imap_date.h"
 
-#include <strings.h>
-
+#include "base/ascii.h"
 #include "base/checked_number.h"
 
 namespace mf::message {
@@ -39,7 +38,7 @@ std::optional<int64_t> parseImapDateTime(std::string_view t) {
   if (t.size() < 4 || t[3] != '-') return std::nullopt;
   unsigned month = 0;
   for (unsigned i = 0; i < 12; ++i) {
-    if (strncasecmp(t.data(), kMonths[i], 3) == 0) month = i + 1;
+    if (startsWithIgnoreCase(t, kMonths[i])) month = i + 1;
   }
   if (!month) return std::nullopt;
   t.remove_prefix(4);

@@ -1,7 +1,6 @@
 #include "message/internal_date.h"
 
-#include <strings.h>
-
+#include "base/ascii.h"
 #include "message/headers.h"
 
 namespace mf::message {
@@ -31,8 +30,7 @@ bool forEachField(std::string_view message, std::string_view name, Fn fn) {
     }
     std::string_view field = header.substr(start, eol - start);
     // Tolerated: blanks before the colon ("Received : ...", RFC 5322 section 4.5 obs-fields).
-    if (field.size() <= name.size() || strncasecmp(field.data(), name.data(), name.size()) != 0)
-      continue;
+    if (field.size() <= name.size() || !startsWithIgnoreCase(field, name)) continue;
     size_t colon = name.size();
     while (colon < field.size() && isBlank(field[colon])) ++colon;
     if (colon >= field.size() || field[colon] != ':') continue;

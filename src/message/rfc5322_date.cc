@@ -5,12 +5,11 @@
 // read in the order of the grammar. Every number goes through parseDecimal with a bound.
 #include "message/rfc5322_date.h"
 
-#include <strings.h>
-
 #include <array>
 #include <cstdio>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/checked_number.h"
 
 namespace mf::message {
@@ -47,10 +46,6 @@ bool allAlpha(std::string_view s) {
     if (!isAlpha(c)) return false;
   }
   return true;
-}
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // Days from 1970-01-01 to the civil date, and back (Howard Hinnant's algorithms).
@@ -142,11 +137,9 @@ std::vector<std::string_view> tokenize(std::string_view s) {
 std::optional<unsigned> monthOf(std::string_view token) {
   if (!allAlpha(token) || token.size() < 3) return std::nullopt;
   for (unsigned i = 0; i < 12; ++i) {
-    if (strncasecmp(token.data(), kMonths[i], 3) != 0) continue;
-    std::string_view full = kMonthNames[i];
+    if (!startsWithIgnoreCase(token, kMonths[i])) continue;
     // "Jan", "January", and truncations between them such as "Sept".
-    if (token.size() <= full.size() && strncasecmp(token.data(), full.data(), token.size()) == 0)
-      return i + 1;
+    if (startsWithIgnoreCase(kMonthNames[i], token)) return i + 1;
   }
   return std::nullopt;
 }
@@ -154,7 +147,7 @@ std::optional<unsigned> monthOf(std::string_view token) {
 bool isDayName(std::string_view token) {
   if (!allAlpha(token) || token.size() < 3) return false;
   for (const char* d : kDays) {
-    if (strncasecmp(token.data(), d, 3) == 0) return true;
+    if (startsWithIgnoreCase(token, d)) return true;
   }
   return false;
 }
@@ -229,7 +222,7 @@ std::optional<int> zoneOf(std::string_view s) {
                                      {"EST", -5}, {"EDT", -4}, {"CST", -6}, {"CDT", -5},
                                      {"MST", -7}, {"MDT", -6}, {"PST", -8}, {"PDT", -7}};
   for (const auto& z : kNamed) {
-    if (equalsNoCase(s, z.name)) return z.hours * 60;
+    if (equalsIgnoreCase(s, z.name)) return z.hours * 60;
   }
   return 0;
 }

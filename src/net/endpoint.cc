@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "base/ascii.h"
 #include "base/checked_number.h"
 #include "net/net_util.h"
 
@@ -30,17 +31,6 @@ constexpr Scheme kSchemes[] = {
     {"pop3", Protocol::kPop3, Security::kStartTls, 110},
     {"pop3s", Protocol::kPop3, Security::kTls, 995},
 };
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -1,8 +1,8 @@
 // One IMAP probe attempt: greeting, CAPABILITY, STARTTLS, CAPABILITY again, ID, LOGOUT.
 // Responses are read with the IMAP response parser (imap/wire), never by hand.
 #include <algorithm>
-#include <cctype>
 
+#include "base/ascii.h"
 #include "imap/wire/command_builder.h"
 #include "imap/wire/response_parser.h"
 #include "probe/attempt_io.h"
@@ -23,12 +23,6 @@ imap::ParserLimits probeLimits() {
 }
 
 constexpr size_t kMaxResponsesPerCommand = 1000;
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string serverWords(const imap::Response& r) {
   std::string words;
@@ -113,9 +107,8 @@ void setCapabilities(ProbeAttempt& attempt, std::vector<std::string> caps) {
 }
 
 bool hasCapability(const ProbeAttempt& attempt, std::string_view name) {
-  std::string wanted = upper(name);
   return std::any_of(attempt.capabilities.begin(), attempt.capabilities.end(),
-                     [&](const std::string& c) { return upper(c) == wanted; });
+                     [&](const std::string& c) { return equalsIgnoreCase(c, name); });
 }
 
 Status refreshCapabilities(ImapTalk& talk, ProbeAttempt& attempt) {
@@ -163,8 +156,8 @@ void askId(ImapTalk& talk, ProbeAttempt& attempt) {
 void finishCapabilities(ProbeAttempt& attempt, bool preauth) {
   attempt.mechanisms.clear();
   for (const std::string& cap : attempt.capabilities) {
-    if (cap.size() > 5 && upper(cap.substr(0, 5)) == "AUTH=") {
-      attempt.mechanisms.push_back(upper(cap.substr(5)));
+    if (cap.size() > 5 && startsWithIgnoreCase(cap, "AUTH=")) {
+      attempt.mechanisms.push_back(toUpperAscii(std::string_view(cap).substr(5)));
     }
   }
   // RFC 3501 6.2.3: LOGINDISABLED forbids LOGIN; AUTHENTICATE with an offered mechanism may

@@ -1,19 +1,13 @@
 // One POP3 probe attempt: greeting, CAPA (RFC 2449), STLS (RFC 2595 section 4), CAPA again,
 // QUIT. Never USER/PASS/APOP/AUTH.
 #include <algorithm>
-#include <cctype>
 
+#include "base/ascii.h"
 #include "probe/attempt_io.h"
 #include "probe/pop3_reply.h"
 
 namespace mf::probe::detail {
 namespace {
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 class Pop3Talk {
  public:
@@ -43,12 +37,10 @@ class Pop3Talk {
 };
 
 bool hasCapability(const ProbeAttempt& attempt, std::string_view name) {
-  std::string wanted = upper(name);
-  return std::any_of(attempt.capabilities.begin(), attempt.capabilities.end(),
-                     [&](const std::string& line) {
-                       std::string word = upper(line.substr(0, line.find(' ')));
-                       return word == wanted;
-                     });
+  return std::any_of(
+      attempt.capabilities.begin(), attempt.capabilities.end(), [&](const std::string& line) {
+        return equalsIgnoreCase(std::string_view(line).substr(0, line.find(' ')), name);
+      });
 }
 
 // CAPA; false when the server does not know it (RFC 2449 is optional: old servers answer
@@ -65,13 +57,13 @@ void finishCapabilities(ProbeAttempt& attempt, bool capaKnown) {
   attempt.mechanisms.clear();
   for (const std::string& line : attempt.capabilities) {
     // RFC 2449 section 6.3: "SASL PLAIN LOGIN ...".
-    if (upper(line.substr(0, 5)) != "SASL ") continue;
+    if (!startsWithIgnoreCase(line, "SASL ")) continue;
     std::string_view rest(line);
     rest.remove_prefix(5);
     while (!rest.empty()) {
       size_t end = rest.find(' ');
       std::string_view word = rest.substr(0, end);
-      if (!word.empty()) attempt.mechanisms.push_back(upper(word));
+      if (!word.empty()) attempt.mechanisms.push_back(toUpperAscii(word));
       if (end == std::string_view::npos) break;
       rest.remove_prefix(end + 1);
     }

@@ -1,16 +1,8 @@
 #include "probe/pop3_reply.h"
 
-#include <strings.h>
+#include "base/ascii.h"
 
 namespace mf::probe {
-namespace {
-
-bool startsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         strncasecmp(text.data(), prefix.data(), prefix.size()) == 0;
-}
-
-}  // namespace
 
 void Pop3ReplyReader::start(bool multiLine) {
   multiLine_ = multiLine;

@@ -1,22 +1,12 @@
 #include "probe/server_kind.h"
 
-#include <cctype>
+#include "base/ascii.h"
 
 namespace mf::probe {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool contains(const std::string& haystackLower, std::string_view needleLower) {
-  return haystackLower.find(needleLower) != std::string::npos;
-}
-
 struct Marker {
-  std::string_view text;  // lower case
+  std::string_view text;  // matched ignoring ASCII case, as a substring
   ServerKind kind;
 };
 
@@ -47,9 +37,9 @@ constexpr Marker kGreetingPhrases[] = {
     {"kerio mailserver", ServerKind::kKerio},
 };
 
-ServerKind matchAny(const std::string& textLower, const Marker* begin, const Marker* end) {
+ServerKind matchAny(std::string_view text, const Marker* begin, const Marker* end) {
   for (const Marker* m = begin; m != end; ++m) {
-    if (contains(textLower, m->text)) return m->kind;
+    if (containsIgnoreCase(text, m->text)) return m->kind;
   }
   return ServerKind::kOther;
 }
@@ -60,22 +50,20 @@ ServerKind detectServer(std::string_view greeting, const std::vector<std::string
                         const IdFields& idResponse) {
   // RFC 2971 section 3.3: "name" and "vendor" are the fields that identify the software.
   for (const auto& [field, value] : idResponse) {
-    std::string key = lower(field);
-    if (key != "name" && key != "vendor") continue;
-    ServerKind kind = matchAny(lower(value), std::begin(kProductWords), std::end(kProductWords));
+    if (!equalsIgnoreCase(field, "name") && !equalsIgnoreCase(field, "vendor")) continue;
+    ServerKind kind = matchAny(value, std::begin(kProductWords), std::end(kProductWords));
     if (kind != ServerKind::kOther) return kind;
   }
   for (const std::string& capability : capabilities) {
-    std::string cap = lower(capability);
     // Gmail's IMAP extensions (X-GM-MSGID, X-GM-LABELS) are announced as X-GM-EXT-1.
-    if (cap == "x-gm-ext-1") return ServerKind::kGmail;
+    if (equalsIgnoreCase(capability, "x-gm-ext-1")) return ServerKind::kGmail;
     // POP3 CAPA: "IMPLEMENTATION Courier Mail Server" (RFC 2449 section 6.9).
-    if (cap.rfind("implementation ", 0) == 0) {
-      ServerKind kind = matchAny(cap, std::begin(kProductWords), std::end(kProductWords));
+    if (startsWithIgnoreCase(capability, "implementation ")) {
+      ServerKind kind = matchAny(capability, std::begin(kProductWords), std::end(kProductWords));
       if (kind != ServerKind::kOther) return kind;
     }
   }
-  return matchAny(lower(greeting), std::begin(kGreetingPhrases), std::end(kGreetingPhrases));
+  return matchAny(greeting, std::begin(kGreetingPhrases), std::end(kGreetingPhrases));
 }
 
 const char* serverKindName(ServerKind kind) {

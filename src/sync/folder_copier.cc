@@ -1,7 +1,5 @@
 #include "sync/folder_copier.h"
 
-#include <strings.h>
-
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -9,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "base/ascii.h"
 #include "message/headers.h"
 #include "sync/content_hash.h"
 #include "sync/remedies.h"
@@ -23,9 +22,9 @@ bool isSystemFlag(const std::string& flag) {
   return !flag.empty() && flag[0] == '\\';
 }
 
-bool containsNoCase(const std::vector<std::string>& list, const std::string& item) {
+bool inListIgnoreCase(const std::vector<std::string>& list, const std::string& item) {
   for (const auto& x : list) {
-    if (x.size() == item.size() && strncasecmp(x.data(), item.data(), x.size()) == 0) return true;
+    if (equalsIgnoreCase(x, item)) return true;
   }
   return false;
 }
@@ -164,12 +163,12 @@ bool FolderCopier::retryable(const MessageRecord& record) const {
 std::vector<std::string> FolderCopier::acceptedFlags(const access::MessageMeta& meta) const {
   std::vector<std::string> out;
   for (const auto& flag : meta.flags) {
-    if (containsNoCase({"\\Recent"}, flag)) continue;
-    if (!options_.includeDeleted && containsNoCase({"\\Deleted"}, flag)) continue;
+    if (inListIgnoreCase({"\\Recent"}, flag)) continue;
+    if (!options_.includeDeleted && inListIgnoreCase({"\\Deleted"}, flag)) continue;
     if (dropKeywords_ && !isSystemFlag(flag)) continue;
     // Keywords only where PERMANENTFLAGS allows them (\* = any); system flags always.
     if (!isSystemFlag(flag) && !destinationInfo_.acceptsAnyKeyword &&
-        !containsNoCase(destinationInfo_.permanentFlags, flag)) {
+        !inListIgnoreCase(destinationInfo_.permanentFlags, flag)) {
       continue;
     }
     out.push_back(flag);

@@ -1,10 +1,11 @@
 #include "sync/folder_plan.h"
 
 #include <fnmatch.h>
-#include <strings.h>
 
 #include <map>
 #include <set>
+
+#include "base/ascii.h"
 
 namespace mf::sync {
 namespace {
@@ -26,11 +27,6 @@ bool matchesAny(const std::vector<std::string>& patterns, const std::string& nam
     if (fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
   }
   return false;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace
@@ -86,7 +82,7 @@ access::SpecialUse wellKnownSpecialUse(const std::string& name) {
       {"archive", SpecialUse::kArchive},
       {"archives", SpecialUse::kArchive},
   };
-  auto it = kNames.find(lower(name));
+  auto it = kNames.find(toLowerAscii(name));
   return it == kNames.end() ? SpecialUse::kNone : it->second;
 }
 

@@ -1,26 +1,21 @@
 #include "sync/verifier.h"
 
 #include <algorithm>
-#include <cctype>
 #include <functional>
 #include <map>
 #include <set>
 
+#include "base/ascii.h"
 #include "message/imap_date.h"
 #include "sync/content_hash.h"
 
 namespace mf::sync {
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::set<std::string> normalizedFlags(const access::MessageMeta& m, bool includeDeleted) {
   std::set<std::string> out;
   for (const auto& f : m.flags) {
-    std::string l = lower(f);
+    std::string l = toLowerAscii(f);
     if (l == "\\recent") continue;
     if (!includeDeleted && l == "\\deleted") continue;
     out.insert(l);

@@ -1,10 +1,8 @@
 #include "imap/client/connection.h"
 
-#include <strings.h>
-
 #include <algorithm>
-#include <cctype>
 
+#include "base/ascii.h"
 #include "base/base64.h"
 #include "base/log.h"
 #include "imap/client/server_errors.h"
@@ -13,12 +11,6 @@ namespace mf::imap {
 namespace {
 
 constexpr size_t kReadBufferSize = 256 * 1024;
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 }  // namespace
 
@@ -110,7 +102,7 @@ void Connection::absorbCapabilityCode(const Response& response) {
   while (pos < args.size()) {
     size_t end = args.find(' ', pos);
     if (end == std::string_view::npos) end = args.size();
-    if (end > pos) capabilities_.insert(upper(args.substr(pos, end - pos)));
+    if (end > pos) capabilities_.insert(toUpperAscii(args.substr(pos, end - pos)));
     pos = end + 1;
   }
 }
@@ -120,7 +112,7 @@ Status Connection::refreshCapabilities() {
   std::set<std::string> caps;
   MF_ASSIGN_OR_RETURN(Response done, execute(cmd, [&](Response& r) {
                         if (r.name == "CAPABILITY") {
-                          for (const auto& v : r.values) caps.insert(upper(v.text));
+                          for (const auto& v : r.values) caps.insert(toUpperAscii(v.text));
                         }
                       }));
   if (!done.isOk()) return statusFromTagged(done, "CAPABILITY");
@@ -130,7 +122,7 @@ Status Connection::refreshCapabilities() {
 }
 
 bool Connection::hasCapability(std::string_view name) const {
-  return capabilities_.count(upper(name)) > 0;
+  return capabilities_.count(toUpperAscii(name)) > 0;
 }
 
 std::string Connection::nextTag() {

@@ -24,11 +24,9 @@
 // then fail every command with "User is authenticated but not connected" (QUIRKS.md). A
 // refusal of these two that says so is a login failure; any other refusal is left to the
 // commands that follow, so a server with a harmless quirk is not turned away.
-#include <strings.h>
-
 #include <algorithm>
-#include <cctype>
 
+#include "base/ascii.h"
 #include "base/base64.h"
 #include "imap/client/connection.h"
 #include "imap/client/sasl.h"
@@ -45,16 +43,6 @@ constexpr int kMaxSaslSteps = 8;
 void wipe(std::string& s) {
   volatile char* p = s.data();
   for (size_t i = 0; i < s.size(); ++i) p[i] = 0;
-}
-
-std::string upperCase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool containsNoCase(std::string_view haystack, std::string_view needle) {
-  return upperCase(haystack).find(upperCase(needle)) != std::string::npos;
 }
 
 std::string words(const Response& r) {
@@ -87,25 +75,25 @@ std::string option(const Credentials& c, std::string_view name) {
 
 std::string adminPasswordSource(const Credentials& c) {
   std::string env = c.side.empty() ? "MAILFERRY_FROM_ADMIN_PASSWORD / MAILFERRY_TO_ADMIN_PASSWORD"
-                                   : "MAILFERRY_" + upperCase(c.side) + "_ADMIN_PASSWORD";
+                                   : "MAILFERRY_" + toUpperAscii(c.side) + "_ADMIN_PASSWORD";
   return "the admin password (" + env + " or " + option(c, "admin-password-file") + ")";
 }
 
 enum class ServerFamily { kUnknown, kDovecot, kExchange, kKerio, kGroupWise, kCyrus };
 
 ServerFamily familyOf(std::string_view greeting) {
-  if (containsNoCase(greeting, "Dovecot")) return ServerFamily::kDovecot;
-  if (containsNoCase(greeting, "Exchange")) return ServerFamily::kExchange;
-  if (containsNoCase(greeting, "Kerio")) return ServerFamily::kKerio;
-  if (containsNoCase(greeting, "GroupWise")) return ServerFamily::kGroupWise;
-  if (containsNoCase(greeting, "Cyrus")) return ServerFamily::kCyrus;
+  if (containsIgnoreCase(greeting, "Dovecot")) return ServerFamily::kDovecot;
+  if (containsIgnoreCase(greeting, "Exchange")) return ServerFamily::kExchange;
+  if (containsIgnoreCase(greeting, "Kerio")) return ServerFamily::kKerio;
+  if (containsIgnoreCase(greeting, "GroupWise")) return ServerFamily::kGroupWise;
+  if (containsIgnoreCase(greeting, "Cyrus")) return ServerFamily::kCyrus;
   return ServerFamily::kUnknown;
 }
 
 // A NO/BAD that says the session is not logged in after all. Other refusals of the check
 // (a server that dislikes LIST "" "") are left to the commands that follow.
 bool looksUnauthenticated(const Response& r) {
-  const std::string text = upperCase(r.code + " " + r.text);
+  const std::string text = toUpperAscii(r.code + " " + r.text);
   for (std::string_view marker :
        {"AUTHENTICATED BUT NOT CONNECTED", "NOT AUTHENTICATED", "UNAUTHENTICATED", "NOT LOGGED IN",
         "INVALID STATE", "LOGIN FIRST", "LOG IN FIRST", "AUTHENTICATIONFAILED"}) {
@@ -469,7 +457,7 @@ Result<Response> Connection::executeSecret(CommandBuilder& command) {
     }
     if (r.type == ResponseType::kUntagged && r.name == "CAPABILITY") {
       capabilities_.clear();
-      for (const auto& v : r.values) capabilities_.insert(upperCase(v.text));
+      for (const auto& v : r.values) capabilities_.insert(toUpperAscii(v.text));
       capabilitiesFromLogin_ = true;
     }
   }
@@ -567,7 +555,7 @@ Status Connection::authenticate(const LoginPlan& plan) {
       }
       if (r.name == "CAPABILITY") {
         capabilities_.clear();
-        for (const auto& v : r.values) capabilities_.insert(upperCase(v.text));
+        for (const auto& v : r.values) capabilities_.insert(toUpperAscii(v.text));
         capabilitiesFromLogin_ = true;
       }
       continue;
@@ -671,7 +659,7 @@ Status Connection::checkSession(const LoginPlan& plan) {
     std::set<std::string> caps;
     MF_ASSIGN_OR_RETURN(Response done, execute(cmd, [&](Response& r) {
                           if (r.name == "CAPABILITY") {
-                            for (const auto& v : r.values) caps.insert(upperCase(v.text));
+                            for (const auto& v : r.values) caps.insert(toUpperAscii(v.text));
                           }
                         }));
     if (!done.isOk()) {

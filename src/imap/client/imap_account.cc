@@ -1,10 +1,9 @@
 #include "imap/client/imap_account.h"
 
-#include <strings.h>
-
 #include <algorithm>
 #include <set>
 
+#include "base/ascii.h"
 #include "base/checked_number.h"
 #include "base/log.h"
 #include "imap/client/quirks.h"
@@ -31,22 +30,15 @@ bool hasKeyword(const std::vector<std::string>& flags) {
                      [](const std::string& f) { return !f.empty() && f[0] != '\\'; });
 }
 
-bool startsWithNoCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && strncasecmp(s.data(), prefix.data(), prefix.size()) == 0;
-}
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 access::SpecialUse specialUseFromAttribute(std::string_view attr) {
   using access::SpecialUse;
-  if (equalsNoCase(attr, "\\Sent")) return SpecialUse::kSent;
-  if (equalsNoCase(attr, "\\Drafts")) return SpecialUse::kDrafts;
-  if (equalsNoCase(attr, "\\Trash")) return SpecialUse::kTrash;
-  if (equalsNoCase(attr, "\\Junk")) return SpecialUse::kJunk;
-  if (equalsNoCase(attr, "\\Archive")) return SpecialUse::kArchive;
-  if (equalsNoCase(attr, "\\All")) return SpecialUse::kAll;
-  if (equalsNoCase(attr, "\\Flagged")) return SpecialUse::kFlagged;
+  if (equalsIgnoreCase(attr, "\\Sent")) return SpecialUse::kSent;
+  if (equalsIgnoreCase(attr, "\\Drafts")) return SpecialUse::kDrafts;
+  if (equalsIgnoreCase(attr, "\\Trash")) return SpecialUse::kTrash;
+  if (equalsIgnoreCase(attr, "\\Junk")) return SpecialUse::kJunk;
+  if (equalsIgnoreCase(attr, "\\Archive")) return SpecialUse::kArchive;
+  if (equalsIgnoreCase(attr, "\\All")) return SpecialUse::kAll;
+  if (equalsIgnoreCase(attr, "\\Flagged")) return SpecialUse::kFlagged;
   return SpecialUse::kNone;
 }
 
@@ -64,13 +56,6 @@ std::optional<uint32_t> uidOf(const Response& response) {
 
 std::string quoteForMessage(std::string_view s) {
   return "'" + std::string(s) + "'";
-}
-
-bool contains(std::string_view hay, std::string_view needle) {
-  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    if (strncasecmp(hay.data() + i, needle.data(), needle.size()) == 0) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -254,12 +239,12 @@ Status ImapAccount::learnNamespace() {
 access::Folder ImapAccount::folderFromWire(const std::string& wireName, char delimiter) const {
   access::Folder folder;
   folder.wireName = wireName;
-  if (equalsNoCase(wireName, "INBOX")) {
+  if (equalsIgnoreCase(wireName, "INBOX")) {
     folder.path = {"INBOX"};
     return folder;
   }
   std::string_view rest = wireName;
-  if (!prefix_.empty() && startsWithNoCase(rest, prefix_)) rest.remove_prefix(prefix_.size());
+  if (!prefix_.empty() && startsWithIgnoreCase(rest, prefix_)) rest.remove_prefix(prefix_.size());
   // SPEC.md 4: a server without a delimiter (NIL) gets '/' as the hierarchy separator.
   char sep = delimiter ? delimiter : '/';
   size_t pos = 0;
@@ -272,12 +257,12 @@ access::Folder ImapAccount::folderFromWire(const std::string& wireName, char del
     pos = end + 1;
   }
   // RFC 3501 5.1: INBOX is case-insensitive; "Inbox/Sub" is a child of the INBOX.
-  if (folder.path.size() > 1 && equalsNoCase(folder.path[0], "INBOX")) folder.path[0] = "INBOX";
+  if (folder.path.size() > 1 && equalsIgnoreCase(folder.path[0], "INBOX")) folder.path[0] = "INBOX";
   return folder;
 }
 
 Result<std::string> ImapAccount::wireNameFor(const std::vector<std::string>& path) const {
-  if (path.size() == 1 && equalsNoCase(path[0], "INBOX")) return std::string("INBOX");
+  if (path.size() == 1 && equalsIgnoreCase(path[0], "INBOX")) return std::string("INBOX");
   std::string name = prefix_;
   for (size_t i = 0; i < path.size(); ++i) {
     // SPEC.md 4: a server without a delimiter (NIL) takes '/' in names as the hierarchy, when
@@ -328,7 +313,7 @@ Result<std::vector<access::Folder>> ImapAccount::listFolders() {
     f.subscribed = subscribed.count(f.wireName) > 0;
     if (!f.subscribed && f.path == std::vector<std::string>{"INBOX"}) {
       f.subscribed = std::any_of(subscribed.begin(), subscribed.end(),
-                                 [](const std::string& n) { return equalsNoCase(n, "INBOX"); });
+                                 [](const std::string& n) { return equalsIgnoreCase(n, "INBOX"); });
     }
   }
   // Dovecot and others list the namespace prefix itself ("INBOX." lists as "INBOX"); an
@@ -495,7 +480,7 @@ Result<std::vector<access::MessageMeta>> ImapAccount::fetchMetas(uint32_t minUid
         if (const Value* date = fetchItem(list, "INTERNALDATE")) meta.internalDate = date->text;
         if (const Value* size = fetchItem(list, "RFC822.SIZE")) meta.size = size->number;
         for (size_t i = 0; i + 1 < list.items.size(); i += 2) {
-          if (startsWithNoCase(list.items[i].text, "BODY[HEADER")) {
+          if (startsWithIgnoreCase(list.items[i].text, "BODY[HEADER")) {
             meta.messageId = message::headerField(list.items[i + 1].text, "Message-ID");
           }
         }
@@ -515,7 +500,7 @@ Status ImapAccount::fetchBodies(const std::vector<uint32_t>& uids, access::BodyC
   cmd.raw(compressUidSet(uids));
   cmd.raw("(UID BODY.PEEK[])");
   conn_->setStreamPredicate([](const Response&, std::string_view key, uint64_t) {
-    return startsWithNoCase(key, "BODY[") || startsWithNoCase(key, "RFC822");
+    return startsWithIgnoreCase(key, "BODY[") || startsWithIgnoreCase(key, "RFC822");
   });
   struct ResetPredicate {
     Connection& conn;
@@ -602,7 +587,7 @@ Result<access::Folder> ImapAccount::createFolder(const std::vector<std::string>&
   MF_ASSIGN_OR_RETURN(Response done, run(cmd));
   if (done.isOk()) return folder;
   if (done.code == "ALREADYEXISTS" ||
-      (done.status == "NO" && contains(done.text, "already exists"))) {
+      (done.status == "NO" && containsIgnoreCase(done.text, "already exists"))) {
     // The exact name may exist by now without being a collision: created as the superior of
     // a folder created just before (RFC 3501 6.3.3 lets a server create superiors as real
     // folders), e.g. by another worker. That is the folder we want. Only another spelling

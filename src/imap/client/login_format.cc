@@ -1,8 +1,8 @@
 #include "imap/client/login_format.h"
 
-#include <strings.h>
-
 #include <optional>
+
+#include "base/ascii.h"
 
 namespace mf::imap {
 namespace {
@@ -18,10 +18,6 @@ struct Part {
   Placeholder placeholder = Placeholder::kNone;
   std::string literal;  // when placeholder == kNone
 };
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 Placeholder placeholderNamed(std::string_view name) {
   if (name == "user") return Placeholder::kUser;
@@ -106,7 +102,7 @@ std::string LoginFormat::describe() const {
 
 Result<LoginFormat> parseLoginFormat(std::string_view text) {
   LoginFormat f;
-  if (text.empty() || equalsNoCase(text, "auto")) return f;
+  if (text.empty() || equalsIgnoreCase(text, "auto")) return f;
   struct Named {
     std::string_view name;
     LoginFormatKind kind;
@@ -120,7 +116,7 @@ Result<LoginFormat> parseLoginFormat(std::string_view text) {
       {"sasl", LoginFormatKind::kSasl, ""},
   };
   for (const auto& n : kNamed) {
-    if (equalsNoCase(text, n.name)) {
+    if (equalsIgnoreCase(text, n.name)) {
       f.kind = n.kind;
       f.pattern = std::string(n.pattern);
       return f;

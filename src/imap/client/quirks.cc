@@ -1,17 +1,12 @@
 // The quirks table; the contract is in quirks.h.
 #include "imap/client/quirks.h"
 
-#include <cctype>
 #include <string_view>
+
+#include "base/ascii.h"
 
 namespace mf::imap {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 enum class Where { kNone, kGreeting, kCapability, kId };
 
@@ -79,11 +74,12 @@ const char* whereName(Where where) {
 }  // namespace
 
 ServerQuirks deriveQuirks(const ServerAnnouncement& announced) {
-  const std::string greeting = lower(announced.greeting);
+  const std::string greeting = toLowerAscii(announced.greeting);
   std::string idWords;  // RFC 2971 3.3: "name" and "vendor" identify the software
   for (const auto& [field, value] : announced.id) {
-    std::string key = lower(field);
-    if (key == "name" || key == "vendor") idWords += lower(value) + "\n";
+    if (equalsIgnoreCase(field, "name") || equalsIgnoreCase(field, "vendor")) {
+      idWords += toLowerAscii(value) + "\n";
+    }
   }
   ServerQuirks quirks;
   for (const Entry& entry : kTable) {

@@ -2,10 +2,10 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <strings.h>
 
 #include <array>
 
+#include "base/ascii.h"
 #include "base/base64.h"
 
 namespace mf::imap::sasl {
@@ -14,10 +14,6 @@ namespace {
 void wipe(std::string& s) {
   volatile char* p = s.data();
   for (size_t i = 0; i < s.size(); ++i) p[i] = 0;
-}
-
-bool equalsNoCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string toHex(const unsigned char* bytes, size_t n) {
@@ -130,17 +126,17 @@ class CramMd5 : public Mechanism {
 }  // namespace
 
 std::optional<Scheme> parseScheme(std::string_view text) {
-  if (equalsNoCase(text, "LOGIN")) return Scheme::kLoginCommand;
-  if (equalsNoCase(text, "AUTH=LOGIN") || equalsNoCase(text, "AUTHENTICATE-LOGIN")) {
+  if (equalsIgnoreCase(text, "LOGIN")) return Scheme::kLoginCommand;
+  if (equalsIgnoreCase(text, "AUTH=LOGIN") || equalsIgnoreCase(text, "AUTHENTICATE-LOGIN")) {
     return Scheme::kLogin;
   }
-  if (text.size() > 5 && equalsNoCase(text.substr(0, 5), "AUTH=")) text.remove_prefix(5);
-  if (equalsNoCase(text, "PLAIN")) return Scheme::kPlain;
-  if (equalsNoCase(text, "CRAM-MD5")) return Scheme::kCramMd5;
-  if (equalsNoCase(text, "XOAUTH2")) return Scheme::kXoauth2;
-  if (equalsNoCase(text, "OAUTHBEARER")) return Scheme::kOauthBearer;
-  if (equalsNoCase(text, "X-MASTERAUTH")) return Scheme::kKerioMasterAuth;
-  if (equalsNoCase(text, "XGWTRUSTEDAPP")) return Scheme::kGroupWiseTrusted;
+  if (text.size() > 5 && startsWithIgnoreCase(text, "AUTH=")) text.remove_prefix(5);
+  if (equalsIgnoreCase(text, "PLAIN")) return Scheme::kPlain;
+  if (equalsIgnoreCase(text, "CRAM-MD5")) return Scheme::kCramMd5;
+  if (equalsIgnoreCase(text, "XOAUTH2")) return Scheme::kXoauth2;
+  if (equalsIgnoreCase(text, "OAUTHBEARER")) return Scheme::kOauthBearer;
+  if (equalsIgnoreCase(text, "X-MASTERAUTH")) return Scheme::kKerioMasterAuth;
+  if (equalsIgnoreCase(text, "XGWTRUSTEDAPP")) return Scheme::kGroupWiseTrusted;
   return std::nullopt;
 }
 

@@ -1,27 +1,18 @@
 #include "imap/client/server_errors.h"
 
-#include <strings.h>
-
 #include <string>
 
+#include "base/ascii.h"
 #include "base/checked_number.h"
 
 namespace mf::imap {
 namespace {
 
-bool containsNoCase(std::string_view hay, std::string_view needle) {
-  if (needle.size() > hay.size()) return false;
-  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    if (strncasecmp(hay.data() + i, needle.data(), needle.size()) == 0) return true;
-  }
-  return false;
-}
-
 // "Suggested Backoff Time: 299961 milliseconds" (Office 365).
 std::optional<Millis> suggestedBackoff(std::string_view text) {
   constexpr std::string_view kKey = "backoff time:";
   for (size_t i = 0; i + kKey.size() <= text.size(); ++i) {
-    if (strncasecmp(text.data() + i, kKey.data(), kKey.size()) != 0) continue;
+    if (!startsWithIgnoreCase(text.substr(i), kKey)) continue;
     size_t p = i + kKey.size();
     while (p < text.size() && text[p] == ' ') ++p;
     size_t q = p;
@@ -50,7 +41,7 @@ std::optional<Millis> throttleWait(const Response& r) {
   auto hint = suggestedBackoff(r.text);
   if (hint) return hint;
   if (r.code == "THROTTLED" || r.code == "UNAVAILABLE" || r.code == "INUSE" ||
-      containsNoCase(r.text, "throttl")) {
+      containsIgnoreCase(r.text, "throttl")) {
     return kDefaultThrottleWait;
   }
   return std::nullopt;
@@ -75,7 +66,7 @@ Status appendRefusal(const Response& r) {
   const std::string& text = r.text;
   auto is = [&](std::initializer_list<std::string_view> words) {
     for (auto w : words) {
-      if (containsNoCase(text, w)) return true;
+      if (containsIgnoreCase(text, w)) return true;
     }
     return false;
   };

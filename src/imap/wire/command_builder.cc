@@ -6,20 +6,10 @@
 #include <string>
 #include <utility>
 
+#include "base/ascii.h"
+
 namespace mf::imap {
 namespace {
-
-char asciiUpper(char c) {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (asciiUpper(a[i]) != asciiUpper(b[i])) return false;
-  }
-  return true;
-}
 
 // RFC 3501 section 9: ATOM-CHAR = any CHAR except atom-specials, where
 // atom-specials = "(" / ")" / "{" / SP / CTL / list-wildcards ("%" "*") / quoted-specials

@@ -1,26 +1,13 @@
 // Helpers over parsed responses; see response.h.
 #include "imap/wire/response.h"
 
+#include "base/ascii.h"
+
 namespace mf::imap {
-namespace {
-
-// ASCII-only case folding: IMAP keywords are ASCII, and folding 8-bit bytes through the C
-// locale would make the result depend on the process environment.
-char asciiUpper(char c) {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (asciiUpper(a[i]) != asciiUpper(b[i])) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 bool Value::isAtom(std::string_view upper) const {
+  // ASCII-only folding (base/ascii.h): IMAP keywords are ASCII, and folding 8-bit bytes
+  // through the C locale would make the result depend on the process environment.
   return kind == Kind::kAtom && equalsIgnoreCase(text, upper);
 }
 

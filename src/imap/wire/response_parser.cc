@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/ascii.h"
 #include "base/checked_number.h"
 
 namespace mf::imap {
@@ -28,24 +29,6 @@ constexpr size_t kQuotedLineMax = 120;
 
 // A line buffer grown by one huge line is given back so an idle connection stays small.
 constexpr size_t kKeepLineCapacity = 64 * 1024;
-
-char asciiUpper(char c) {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-std::string toUpper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = asciiUpper(c);
-  return out;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (asciiUpper(a[i]) != asciiUpper(b[i])) return false;
-  }
-  return true;
-}
 
 // Tolerance (QUIRKS.md): some servers pad with several spaces or a tab.
 bool isBlank(char c) {
@@ -373,10 +356,10 @@ ResponseParser::Impl::Header ResponseParser::Impl::parseHeader(std::string_view 
         return Header::kFailed;
       }
       pos = skipBlanks(line, end);
-      cur_.name = toUpper(word);
+      cur_.name = toUpperAscii(word);
       return Header::kData;
     }
-    std::string upper = toUpper(word);
+    std::string upper = toUpperAscii(word);
     if (upper == "OK" || upper == "NO" || upper == "BAD" || upper == "BYE" || upper == "PREAUTH") {
       cur_.status = std::move(upper);
       parseRespText(line.substr(pos));
@@ -393,7 +376,7 @@ ResponseParser::Impl::Header ResponseParser::Impl::parseHeader(std::string_view 
   cur_.type = ResponseType::kTagged;
   cur_.tag = std::string(first);
   end = headerWordEnd(line, pos, true);
-  std::string upper = toUpper(line.substr(pos, end - pos));
+  std::string upper = toUpperAscii(line.substr(pos, end - pos));
   // response-tagged = tag SP resp-cond-state CRLF: only OK, NO or BAD.
   if (upper != "OK" && upper != "NO" && upper != "BAD") {
     setSyntaxError("tagged response without OK/NO/BAD");
@@ -414,7 +397,7 @@ void ResponseParser::Impl::parseRespText(std::string_view rest) {
     if (close != std::string_view::npos) {
       std::string_view inner = trim(rest.substr(1, close - 1));
       size_t codeEnd = headerWordEnd(inner, 0, false);
-      cur_.code = toUpper(inner.substr(0, codeEnd));
+      cur_.code = toUpperAscii(inner.substr(0, codeEnd));
       cur_.codeArgs = std::string(trim(inner.substr(codeEnd)));
       rest = trim(rest.substr(close + 1));
     }

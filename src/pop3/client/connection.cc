@@ -1,8 +1,8 @@
 #include "pop3/client/connection.h"
 
 #include <algorithm>
-#include <cctype>
 
+#include "base/ascii.h"
 #include "pop3/wire/auth.h"
 
 namespace mf::pop3 {
@@ -11,12 +11,6 @@ namespace {
 constexpr size_t kReadBufferSize = 256 * 1024;
 // QUIT is a courtesy once the work is done: do not let a slow server hold us up.
 constexpr Millis kQuitTimeout{2000};
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 void wipe(std::string& s) {
   std::fill(s.begin(), s.end(), '\0');
@@ -135,7 +129,7 @@ Status Connection::refreshCapabilities() {
   std::set<std::string> caps, sasl;
   MF_ASSIGN_OR_RETURN(StatusLine reply, listing(Command("CAPA"), [&](std::string_view line) {
                         size_t space = line.find(' ');
-                        std::string keyword = upper(line.substr(0, space));
+                        std::string keyword = toUpperAscii(line.substr(0, space));
                         if (keyword.empty()) return Status::ok();
                         caps.insert(keyword);
                         if (keyword == "SASL" && space != std::string_view::npos) {
@@ -144,7 +138,7 @@ Status Connection::refreshCapabilities() {
                           while (pos < rest.size()) {
                             size_t end = rest.find(' ', pos);
                             if (end == std::string_view::npos) end = rest.size();
-                            if (end > pos) sasl.insert(upper(rest.substr(pos, end - pos)));
+                            if (end > pos) sasl.insert(toUpperAscii(rest.substr(pos, end - pos)));
                             pos = end + 1;
                           }
                         }
@@ -158,7 +152,7 @@ Status Connection::refreshCapabilities() {
 }
 
 bool Connection::hasCapability(std::string_view keyword) const {
-  return capabilities_.count(upper(keyword)) > 0;
+  return capabilities_.count(toUpperAscii(keyword)) > 0;
 }
 
 Status Connection::send(const Command& command, ReplyShape shape, bool secret) {
@@ -240,7 +234,7 @@ Result<StatusLine> Connection::listing(const Command& command,
 }
 
 Status Connection::login(const Credentials& c) {
-  std::string mech = upper(options_.forceMechanism);
+  std::string mech = toUpperAscii(options_.forceMechanism);
   if (mech == "AUTH PLAIN" || mech == "SASL-PLAIN") mech = "PLAIN";
   if (mech == "USER/PASS") mech = "USER";
   std::optional<std::string> timestamp = apopTimestamp(greeting_);

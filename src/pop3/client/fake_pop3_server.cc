@@ -3,20 +3,15 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cctype>
 #include <sstream>
 
+#include "base/ascii.h"
 #include "base/base64.h"
 
 namespace mf::pop3::testing {
 namespace {
 
 constexpr const char* kTimestamp = "<1896.697170952@dbc.mtview.ca.us>";
-
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string md5Hex(const std::string& in) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -125,7 +120,7 @@ void FakePop3Server::run(net::testing::ServerConnection& conn) {
     std::istringstream words(line);
     std::string verb, arg1, arg2;
     words >> verb >> arg1 >> arg2;
-    verb = upper(verb);
+    verb = toUpperAscii(verb);
     size_t n = 0;
     if (verb == "QUIT") {
       {
@@ -167,7 +162,7 @@ void FakePop3Server::run(net::testing::ServerConnection& conn) {
                        arg2 == md5Hex(kTimestamp + config_.password);
       reply = authenticated_ ? "+OK Logged in.\r\n" : "-ERR " + config_.authError + "\r\n";
     } else if (verb == "AUTH") {
-      if (upper(arg1) != "PLAIN") {
+      if (toUpperAscii(arg1) != "PLAIN") {
         reply = "-ERR Unsupported mechanism.\r\n";
       } else if (arg2.empty() || config_.sendContinuationForPlain) {
         plainPending = true;

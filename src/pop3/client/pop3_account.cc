@@ -1,12 +1,12 @@
 #include "pop3/client/pop3_account.h"
 
 #include <openssl/evp.h>
-#include <strings.h>
 
 #include <algorithm>
 #include <ctime>
 #include <deque>
 
+#include "base/ascii.h"
 #include "base/checked_number.h"
 #include "message/headers.h"
 
@@ -210,7 +210,7 @@ Command top0(uint32_t n) {
 }
 
 bool isInbox(const access::Folder& folder) {
-  return folder.path.size() == 1 && strcasecmp(folder.path[0].c_str(), "INBOX") == 0;
+  return folder.path.size() == 1 && equalsIgnoreCase(folder.path[0], "INBOX");
 }
 
 }  // namespace

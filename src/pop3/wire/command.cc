@@ -2,12 +2,10 @@
 
 #include <algorithm>
 
+#include "base/ascii.h"
+
 namespace mf::pop3 {
 namespace {
-
-char asciiUpper(char c) {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
 
 bool hasLineBreakOrNul(std::string_view s) {
   return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
@@ -15,17 +13,14 @@ bool hasLineBreakOrNul(std::string_view s) {
 
 }  // namespace
 
-Command::Command(std::string_view keyword) {
-  for (char c : keyword) keyword_ += asciiUpper(c);
-}
+Command::Command(std::string_view keyword) : keyword_(toUpperAscii(keyword)) {}
 
 Command::~Command() {
   for (auto& a : args_) std::fill(a.begin(), a.end(), '\0');
 }
 
 bool Command::isForbidden(std::string_view keyword) {
-  return keyword.size() == 4 && asciiUpper(keyword[0]) == 'D' && asciiUpper(keyword[1]) == 'E' &&
-         asciiUpper(keyword[2]) == 'L' && asciiUpper(keyword[3]) == 'E';
+  return equalsIgnoreCase(keyword, "DELE");
 }
 
 Command& Command::arg(std::string_view word) {

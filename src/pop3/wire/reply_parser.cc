@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/ascii.h"
+
 namespace mf::pop3 {
 namespace {
 
@@ -18,18 +20,6 @@ namespace {
 constexpr size_t kQuotedLineMax = 120;
 // A line buffer grown by one long line is given back so an idle connection stays small.
 constexpr size_t kKeepLineCapacity = 64 * 1024;
-
-char asciiUpper(char c) {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-bool startsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (asciiUpper(s[i]) != asciiUpper(prefix[i])) return false;
-  }
-  return true;
-}
 
 bool isBlank(char c) {
   return c == ' ' || c == '\t';
@@ -179,7 +169,7 @@ ReplyEvent ReplyParser::onStatusLine(std::string_view line) {
   std::string_view rest;
   // The indicator must end at a blank or the line end: "+OKAY" is not "+OK".
   auto indicator = [&](std::string_view word) {
-    return startsWithNoCase(line, word) &&
+    return startsWithIgnoreCase(line, word) &&
            (line.size() == word.size() || isBlank(line[word.size()]));
   };
   if (indicator("+OK")) {
@@ -203,7 +193,7 @@ ReplyEvent ReplyParser::onStatusLine(std::string_view line) {
   if (st.kind != StatusLine::kContinuation && !rest.empty() && rest[0] == '[') {
     size_t close = rest.find(']');
     if (close != std::string_view::npos) {
-      for (char c : trim(rest.substr(1, close - 1))) st.code += asciiUpper(c);
+      st.code += toUpperAscii(trim(rest.substr(1, close - 1)));
       rest = trim(rest.substr(close + 1));
     }
   }
