@@ -2,7 +2,8 @@
 """Builds the command lines bench/run measures, one per tool, as a measure.py SPEC file.
 
 Usage: tools.py --tool T --users alice[,bob...] --src INSTANCE_DIR --dst INSTANCE_DIR
-                --state DIR --logs DIR --tag NAME [--mailferry BIN] [--mailferry-arg OPT ...]
+                --state DIR --logs DIR --tag NAME [--src-port P] [--dst-port P]
+                [--mailferry BIN] [--mailferry-arg OPT ...]
                 [--mailferry-b BIN] [--mailferry-b-arg OPT ...] [--raw-limit BIN] -o SPEC.json
 
 Tools (all over plain IMAP on loopback, the servers run with MF_DOVECOT_SSL=no):
@@ -24,7 +25,9 @@ Tools (all over plain IMAP on loopback, the servers run with MF_DOVECOT_SSL=no):
              (Dovecot's documented migration recipe; dsync runs in this process and writes the
              destination's Maildir directly, not over IMAP; mail_fsync is the instance's.)
   raw        raw_limit --from 127.0.0.1:P --to 127.0.0.1:P --user U (the streaming limit)
-Several users make several commands that measure.py starts together.
+Several users make several commands that measure.py starts together. --src-port/--dst-port:
+the ports the tools connect to instead of the instances' own IMAP ports (bench/run --rtt-ms puts
+a delaying proxy there).
 """
 
 import argparse
@@ -40,12 +43,12 @@ def instance(d):
     return info
 
 
-def mbsyncrc(path, user, src, dst, pwfile, state):
+def mbsyncrc(path, user, pwfile, state, ports):
     acct = ""
-    for name, inst in (("src", src), ("dst", dst)):
+    for name in ("src", "dst"):
         acct += ("IMAPAccount %s\nHost 127.0.0.1\nPort %d\nUser %s\nPassCmd \"cat %s\"\n"
                  "SSLType None\nAuthMechs LOGIN\nDisableExtensions COMPRESS=DEFLATE\n\n"
-                 "IMAPStore %s\nAccount %s\n\n" % (name, inst["imap_port"], user, pwfile, name,
+                 "IMAPStore %s\nAccount %s\n\n" % (name, ports[name], user, pwfile, name,
                                                    name))
     with open(path, "w") as f:
         f.write(acct + "Channel bench\nFar :src:\nNear :dst:\nPatterns *\nCreate Near\n"
@@ -56,7 +59,7 @@ def command(a, tool, user, src, dst):
     pw_src, pw_dst = src["users"][user], dst["users"][user]
     log = os.path.join(a.logs, "%s-%s.log" % (a.tag, user))
     env = {"MAILFERRY_FROM_PASSWORD": pw_src, "MAILFERRY_TO_PASSWORD": pw_dst}
-    sp, dp = src["imap_port"], dst["imap_port"]
+    sp, dp = a.src_port or src["imap_port"], a.dst_port or dst["imap_port"]
     if tool in ("mailferry", "mailferry-b"):
         binary, extra = ((a.mailferry, a.mailferry_arg) if tool == "mailferry"
                          else (a.mailferry_b, a.mailferry_b_arg))
@@ -74,7 +77,7 @@ def command(a, tool, user, src, dst):
         state = os.path.join(a.state, "mbsync-%s" % user)
         os.makedirs(state, exist_ok=True)
         rc = os.path.join(a.state, "mbsyncrc-%s" % user)
-        mbsyncrc(rc, user, src, dst, pwfile, state)
+        mbsyncrc(rc, user, pwfile, state, {"src": sp, "dst": dp})
         argv = ["mbsync", "-c", rc, "-a"]
     elif tool == "doveadm":
         argv = ["doveadm", "-c", dst["conf"], "-o", "imapc_host=127.0.0.1",
@@ -99,6 +102,8 @@ def main():
     ap.add_argument("--state", required=True)
     ap.add_argument("--logs", required=True)
     ap.add_argument("--tag", required=True)
+    ap.add_argument("--src-port", type=int, help="connect here instead of the source's port")
+    ap.add_argument("--dst-port", type=int, help="connect here instead of the destination's")
     ap.add_argument("--mailferry")
     ap.add_argument("--mailferry-arg", action="append", default=[],
                     help="extra mailferry migrate option (repeatable)")

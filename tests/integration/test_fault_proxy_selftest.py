@@ -253,6 +253,38 @@ class ProxySelfTest(unittest.TestCase):
         self.assertGreaterEqual(time.monotonic() - start, 0.78)
         self.assertGreaterEqual(self.stop(p)["faults"]["trickle"], 2 * 4000 // 625)
 
+    def test_rtt_delays_every_round_trip_and_keeps_every_byte(self):
+        p = self.start("--rtt-ms", "300")
+        with socket.create_connection(("127.0.0.1", p.port), timeout=5) as s:
+            for _ in range(2):  # each round trip pays the 300 ms, not only the first
+                start = time.monotonic()
+                s.sendall(b"ping")
+                self.assertEqual(s.recv(16), b"ping")
+                self.assertGreaterEqual(time.monotonic() - start, 0.29)
+        data = self.payload(3000000)
+        self.assertEqual(self.exchange(p, data), (data, False))
+        self.assertEqual(self.stop(p)["bytes_s2c"], 3000000 + 8)
+
+    def test_rtt_window_bounds_the_bytes_in_flight(self):
+        # 100,000 bytes may wait in each direction for 0.2 s: at most ~500 KB/s gets through,
+        # so 1,000,000 bytes need two seconds; with the default 4 MiB window, well under one.
+        data = self.payload(1000000)
+        for window, slow in (("100000", True), ("4194304", False)):
+            p = self.start("--rtt-ms", "400", "--window", window)
+            start = time.monotonic()
+            self.assertEqual(self.exchange(p, data, timeout=15), (data, False))
+            elapsed = time.monotonic() - start
+            if slow:
+                self.assertGreaterEqual(elapsed, 1.8)
+            else:
+                self.assertLess(elapsed, 1.5)
+
+    def test_rtt_is_refused_with_the_imap_mode(self):
+        res = subprocess.run([sys.executable, FAULT_PROXY, "--target", "1", "--rtt-ms", "10",
+                              "--imap"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("--rtt-ms cannot be combined with the IMAP mode", res.stderr)
+
     def test_refusals(self):
         data = self.payload(50)
         p = self.start("--refuse-every", "3")

@@ -30,6 +30,10 @@ bytes are counted and shaped; "both" applies the fault to each direction's own c
   Which connections get these faults: all (default); --every K: every K-th connection;
   --faulty-connections K: at most K connections (the first K of those selected by --every;
   refused connections are never selected).
+A long link: --rtt-ms MS delays every byte of every connection, both directions, by MS/2 ms
+  each way (a round trip costs MS more), in order; at most --window BYTES (default 4 MiB) wait
+  in each direction, as a TCP window would allow: the proxy stops reading from the sender while
+  its window is full. Independent of --direction and of the connection selection above.
 Connection-level modes: --refuse-every K (accept and close at once every K-th connection),
   --refuse-first M (the first M), --refuse-after M (every connection after the M-th).
 
@@ -66,6 +70,7 @@ closed connection and at exit (stop the proxy before reading the final byte coun
 
 import argparse
 import asyncio
+import collections
 import ipaddress
 import json
 import os
@@ -163,6 +168,13 @@ class Shaper:
         self.events = []  # (position, kind), sorted: fire once `passed` reaches position
         self.trickle = 0
         a = proxy.args
+        # --rtt-ms: this direction's share of the round trip, and its queue of (due, bytes).
+        self.delay = a.rtt_ms / 2000.0 if a.rtt_ms else 0.0
+        self.delayed = collections.deque()
+        self.delayed_bytes = 0
+        self.delayed_changed = asyncio.Event()  # something queued, sent or failed
+        self.delay_sender = None
+        self.delay_error = None
         if link.faulty and a.direction in (name, "both"):
             if a.cut_after is not None:
                 n = a.cut_after
@@ -194,6 +206,12 @@ class Shaper:
             data = data[take:]
 
     async def write(self, data):
+        if self.delay:
+            await self.write_later(data)
+            return
+        await self.write_now(data)
+
+    async def write_now(self, data):
         if not self.trickle:
             self.writer.write(data)
             await self.writer.drain()
@@ -208,6 +226,50 @@ class Shaper:
             self.proxy.stats.data["faults"]["trickle"] += 1
             self.proxy.stats.data["faults_injected"] += 1
             await asyncio.sleep(n / self.trickle)
+
+    async def write_later(self, data):
+        """--rtt-ms: queues `data` to leave `delay` seconds from now, behind what is queued;
+        waits first while the window (--window bytes) is full, so the sender is slowed the way
+        TCP would slow it on a long link."""
+        if self.delay_sender is None:
+            self.delay_sender = asyncio.ensure_future(self.send_delayed())
+        while self.delayed_bytes >= self.proxy.args.window and self.delay_error is None:
+            self.delayed_changed.clear()
+            await self.delayed_changed.wait()
+        if self.delay_error is not None:
+            raise self.delay_error
+        self.delayed.append((asyncio.get_running_loop().time() + self.delay, data))
+        self.delayed_bytes += len(data)
+        self.delayed_changed.set()
+
+    async def send_delayed(self):
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                while not self.delayed:
+                    self.delayed_changed.clear()
+                    await self.delayed_changed.wait()
+                due, data = self.delayed[0]
+                if due > loop.time():
+                    await asyncio.sleep(due - loop.time())
+                await self.write_now(data)
+                self.delayed.popleft()
+                self.delayed_bytes -= len(data)
+                self.delayed_changed.set()
+        except (ConnectionError, OSError) as e:
+            self.delay_error = e
+            self.delayed_changed.set()
+            self.link.abort()
+
+    async def flush(self):
+        """Waits until every delayed byte has left (the sender's EOF must not overtake them)."""
+        while self.delayed and self.delay_error is None and not self.link.closed.is_set():
+            self.delayed_changed.clear()
+            await self.delayed_changed.wait()
+
+    def stop(self):
+        if self.delay_sender is not None:
+            self.delay_sender.cancel()
 
     async def fire(self, kind):
         a = self.proxy.args
@@ -311,6 +373,8 @@ class Proxy:
             await up
         except BaseException:  # noqa: BLE001
             pass
+        c2s.stop()
+        s2c.stop()
         self.stats.data["closed"] += 1
         self.stats.write()
 
@@ -320,6 +384,7 @@ class Proxy:
             while True:
                 data = await reader.read(CHUNK)
                 if not data:
+                    await shaper.flush()
                     return
                 await shaper.send(data)
         except (ConnectionError, OSError):
@@ -496,6 +561,10 @@ def parse_args(argv):
     p.add_argument("--stall-seconds", type=float, default=None,
                    help="seconds to stall (default, or negative: until the client closes)")
     p.add_argument("--trickle", type=int, metavar="BYTES_PER_SEC")
+    p.add_argument("--rtt-ms", type=float, default=0, metavar="MS",
+                   help="add MS of round-trip time to every connection (MS/2 each way)")
+    p.add_argument("--window", type=int, default=4 << 20, metavar="BYTES",
+                   help="with --rtt-ms: bytes in flight per direction (default 4 MiB)")
     p.add_argument("--tls-garbage-after", type=int, metavar="N")
     p.add_argument("--garbage-bytes", type=int, default=16)
     p.add_argument("--refuse-every", type=int, default=0, metavar="K")
@@ -517,6 +586,11 @@ def parse_args(argv):
                     % (name.replace("_", "-"), getattr(args, name)))
     if args.trickle is not None and args.trickle <= 0:
         p.error("--trickle must be positive")
+    if args.rtt_ms < 0 or args.window <= 0:
+        p.error("--rtt-ms must not be negative and --window must be positive")
+    if args.rtt_ms and (args.throttle_imap or args.imap or args.cut_before_literal_end is not None):
+        # The IMAP mode answers the client itself, which would overtake the delayed bytes.
+        p.error("--rtt-ms cannot be combined with the IMAP mode")
     return args
 
 
