@@ -205,7 +205,10 @@ FolderPlan planFolders(const std::vector<access::Folder>& source,
   for (auto& m : plan.folders) {
     m.existingDestination = nullptr;
     for (const auto& d : destination) {
-      if (d.path == m.destinationPath) m.existingDestination = &d;
+      // A \Noselect name (a parent that exists only because a child was created in it, e.g.
+      // by a run that was stopped before it came to the parent) cannot hold messages: it
+      // still has to be created, which makes it selectable (Dovecot does so).
+      if (d.path == m.destinationPath && d.selectable) m.existingDestination = &d;
     }
   }
   return plan;

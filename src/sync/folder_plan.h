@@ -43,7 +43,9 @@ struct PlanOptions {
 struct FolderMapping {
   access::Folder source;
   std::vector<std::string> destinationPath;
-  const access::Folder* existingDestination = nullptr;  // points into the destination list
+  // The destination folder, when it exists and can hold messages (not \Noselect); points
+  // into the destination list.
+  const access::Folder* existingDestination = nullptr;
   std::vector<std::string> notes;                       // renames the user should know about
 };
 

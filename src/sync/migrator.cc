@@ -254,22 +254,32 @@ Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
   if (created) return created;
   if (created.status().code() == Errc::kAlreadyExists) {
     // Made meanwhile (by another run, or by us before a reconnect)? Then it is simply ours.
+    bool onlyContainer = false;
     if (auto listed = destination.listFolders(); listed) {
       for (const auto& f : *listed) {
-        if (f.path == path) return f;
+        if (f.path != path) continue;
+        if (f.selectable) return f;
+        onlyContainer = true;  // \Noselect, and this server will not make it a folder
       }
     }
     // Not in our LIST, yet "exists": another folder holds the name under another case (a
     // case-folding server such as Exchange). Merging two folders would mix their mail: keep
-    // them apart under a numbered name.
+    // them apart under a numbered name. The same for a name the server keeps as a container
+    // of other folders only.
     for (int n = 2; n < 100; ++n) {
       std::vector<std::string> alt = path;
       alt.back() = numberedName(path.back(), n);
       auto again = destination.createFolder(alt);
       if (again) {
-        notes.push_back("the destination already has a folder named '" + joinPath(path) +
-                        "' in another case (it ignores case): copied to '" + joinPath(alt) +
-                        "' instead, so the two folders stay apart");
+        notes.push_back(
+            onlyContainer
+                ? "the destination has '" + joinPath(path) +
+                      "' only as a container of other folders (\\Noselect) and will not "
+                      "make it a folder: copied to '" +
+                      joinPath(alt) + "' instead"
+                : "the destination already has a folder named '" + joinPath(path) +
+                      "' in another case (it ignores case): copied to '" + joinPath(alt) +
+                      "' instead, so the two folders stay apart");
         return again;
       }
       if (again.status().code() != Errc::kAlreadyExists) return again.status();

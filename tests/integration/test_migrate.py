@@ -2,10 +2,12 @@
 migrate issue (full corpus, re-runs, increments, dry run, UIDVALIDITY change, kill -9)."""
 
 import glob
+import imaplib
 import os
 import random
 import signal
 import sqlite3
+import ssl
 import subprocess
 import time
 import unittest
@@ -209,6 +211,34 @@ class CourierToSlash(ServerTestCase):
         self.assertEqual(oracle.returncode, 0, oracle.stdout + oracle.stderr)
         res = self.mailferry("verify", self.src, self.dst, ["--deep"])
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+
+
+class NoselectParentOnDestination(ServerTestCase):
+    """A destination where "Work" exists only as the \\Noselect parent of "Work/Projects" (what a
+    run stopped between creating the child and the parent leaves behind on Dovecot): "Work" is
+    not a folder yet, so it is created (Dovecot then makes it selectable) and filled, not taken
+    as existing and then failed on SELECT."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+        cls.dst = cls.start_server("dst", "slash")
+
+    def test_a_noselect_parent_is_created_and_filled(self):
+        manifest = self.seed(self.src, "full")
+        context = ssl.create_default_context(cafile=self.dst.ca_file)
+        with imaplib.IMAP4_SSL("127.0.0.1", self.dst.info["imaps_port"],
+                               ssl_context=context) as imap:
+            imap.login("alice", self.dst.password())
+            self.assertEqual(imap.create("Work/Projects")[0], "OK")
+            listed = imap.list('""', '"Work"')[1]
+            self.assertIn(b"\\Noselect", listed[0], listed)
+        summary = self.migrate_json(self.src, self.dst, os.path.join(self.run_dir, "state.db"))
+        self.assertEqual((summary["failed"], summary["folders_failed"]), (0, 0), summary)
+        self.assertEqual(summary["copied"], manifest["totals"]["messages"])
+        oracle = self.oracle_verify(self.dst, manifest)
+        self.assertEqual(oracle.returncode, 0, oracle.stdout + oracle.stderr)
 
 
 class ErrorsAndSecurity(ServerTestCase):
