@@ -35,6 +35,13 @@ std::string Folder::displayName() const {
   return out;
 }
 
+std::vector<Result<FolderStatus>> MailSource::folderStatuses(const std::vector<Folder>& folders) {
+  std::vector<Result<FolderStatus>> out;
+  out.reserve(folders.size());
+  for (const Folder& folder : folders) out.push_back(folderStatus(folder));
+  return out;
+}
+
 bool MessageMeta::hasFlag(std::string_view flag) const {
   for (const auto& f : flags) {
     if (equalsIgnoreCase(f, flag)) return true;

@@ -9,6 +9,7 @@
 // Threading: one object per connection, used by one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -70,6 +71,13 @@ class MailSource {
   virtual Result<std::vector<Folder>> listFolders() = 0;
   // Counts of a folder without opening it (IMAP STATUS): cheap, no per-message work.
   virtual Result<FolderStatus> folderStatus(const Folder& folder) = 0;
+  // The same for several folders (a run's planning pass), one result per folder, in order.
+  // The default asks one by one; IMAP pipelines them, so a far server costs one round trip
+  // for the lot instead of one per folder.
+  virtual std::vector<Result<FolderStatus>> folderStatuses(const std::vector<Folder>& folders);
+  // The shortest command round trip seen on this connection, zero when unknown: how far the
+  // server is. The engine gives small folders connections of their own when it is far.
+  virtual std::chrono::microseconds roundTrip() const { return {}; }
   // Opens a folder read-only (IMAP EXAMINE). Never changes anything on the server.
   virtual Result<FolderStatus> openForRead(const Folder& folder) = 0;
   // Metadata of the open folder's messages with UID >= minUid, ascending by UID.
@@ -141,6 +149,8 @@ class MailDestination {
   virtual Status flushAppends() = 0;
   // UIDs of messages in the open folder whose Message-ID header equals `messageId`.
   virtual Result<std::vector<uint32_t>> searchMessageId(std::string_view messageId) = 0;
+  // As MailSource::roundTrip().
+  virtual std::chrono::microseconds roundTrip() const { return {}; }
 };
 
 // Both sides of one account on one connection (an IMAP account is readable and writable):
@@ -148,6 +158,7 @@ class MailDestination {
 class MailAccount : public MailSource, public MailDestination {
  public:
   using MailDestination::listFolders;
+  using MailSource::roundTrip;  // one connection: the two are the same number
 };
 
 // Opening connections again after a drop: the engine reconnects through these.

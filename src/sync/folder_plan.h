@@ -46,7 +46,7 @@ struct FolderMapping {
   // The destination folder, when it exists and can hold messages (not \Noselect); points
   // into the destination list.
   const access::Folder* existingDestination = nullptr;
-  std::vector<std::string> notes;                       // renames the user should know about
+  std::vector<std::string> notes;  // renames the user should know about
 };
 
 struct FolderPlan {

@@ -272,14 +272,13 @@ Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
       auto again = destination.createFolder(alt);
       if (again) {
         notes.push_back(
-            onlyContainer
-                ? "the destination has '" + joinPath(path) +
-                      "' only as a container of other folders (\\Noselect) and will not "
-                      "make it a folder: copied to '" +
-                      joinPath(alt) + "' instead"
-                : "the destination already has a folder named '" + joinPath(path) +
-                      "' in another case (it ignores case): copied to '" + joinPath(alt) +
-                      "' instead, so the two folders stay apart");
+            onlyContainer ? "the destination has '" + joinPath(path) +
+                                "' only as a container of other folders (\\Noselect) and will not "
+                                "make it a folder: copied to '" +
+                                joinPath(alt) + "' instead"
+                          : "the destination already has a folder named '" + joinPath(path) +
+                                "' in another case (it ignores case): copied to '" + joinPath(alt) +
+                                "' instead, so the two folders stay apart");
         return again;
       }
       if (again.status().code() != Errc::kAlreadyExists) return again.status();
@@ -322,8 +321,12 @@ Result<MigrationReport> Migrator::run() {
   for (uint32_t attempt = 1;; ++attempt) {
     uint32_t failures = 0;
     MF_RETURN_IF_ERROR(reconnectWithBackoff(first, failures));
+    // Both sides at once, each on its own connection: a far pair of servers costs one round
+    // trip here, not two.
+    auto listing =
+        std::async(std::launch::async, [&first] { return first.destination->listFolders(); });
     auto s = first.source->listFolders();
-    auto d = s ? first.destination->listFolders() : Result<std::vector<access::Folder>>(s.status());
+    auto d = listing.get();
     if (s && d) {
       sourceFolders = std::move(s).value();
       destinationFolders = std::move(d).value();
@@ -342,16 +345,21 @@ Result<MigrationReport> Migrator::run() {
   FolderPlan plan = planFolders(sourceFolders, destinationFolders, separator, options_.plan);
   report.excluded = plan.excluded;
 
-  // One STATUS per folder, on the first connection: folders unchanged since the last run are
-  // settled here (work per folder, not per message) and never cost a worker connection.
+  // One STATUS per folder, on the first connection, pipelined: folders unchanged since the
+  // last run are settled here (work per folder, not per message) and never cost a worker
+  // connection.
   std::vector<FolderReport> results(plan.folders.size());
   std::vector<size_t> pending;
   std::vector<uint64_t> newMessages(plan.folders.size(), 0);  // at most this many to copy
   std::vector<std::optional<access::FolderStatus>> plannedStatus(plan.folders.size());
   uint64_t estimate = 0;
+  std::vector<access::Folder> planned;
+  planned.reserve(plan.folders.size());
+  for (const FolderMapping& m : plan.folders) planned.push_back(m.source);
+  std::vector<Result<access::FolderStatus>> statuses = first.source->folderStatuses(planned);
   for (size_t i = 0; i < plan.folders.size(); ++i) {
     const FolderMapping& m = plan.folders[i];
-    auto st = first.source->folderStatus(m.source);
+    const Result<access::FolderStatus>& st = statuses[i];
     if (st) {
       plannedStatus[i] = *st;
       estimate += st->messages;
@@ -398,9 +406,19 @@ Result<MigrationReport> Migrator::run() {
       usefulWorkers += std::max<size_t>(1, newMessages[i] / kMessagesPerWorker);
     }
   }
-  const size_t workerCount = std::max<size_t>(
-      1, std::min({options_.parallelFolders, usefulWorkers,
-                   static_cast<size_t>((newTotal + kMessagesPerWorker - 1) / kMessagesPerWorker)}));
+  // A far server makes folders, not messages, the cost: each folder pays about six round
+  // trips of its own (create, subscribe, select and examine, list, fetch, the last append's
+  // answer), a few seconds for a mailbox of a few dozen folders over a WAN, while the logins
+  // of more workers are paid once and side by side. Then every folder with new mail is worth
+  // a worker (bench/run --rtt-ms measures it). Near (loopback, LAN), the count of new
+  // messages decides: there a login costs more than a small folder.
+  const bool far =
+      std::max(first.source->roundTrip(), first.destination->roundTrip()) >= kFarRoundTrip;
+  const size_t byMessages =
+      far ? usefulWorkers
+          : static_cast<size_t>((newTotal + kMessagesPerWorker - 1) / kMessagesPerWorker);
+  const size_t workerCount =
+      std::max<size_t>(1, std::min({options_.parallelFolders, usefulWorkers, byMessages}));
   const bool splitting = options_.splitFolders && !options_.dryRun && workerCount > 1;
   ShareBoard shareBoard;
   LockedStore lockedStore(baseStore_);
@@ -434,7 +452,8 @@ Result<MigrationReport> Migrator::run() {
       for (size_t k = next.load(); k < pending.size(); ++k, ++waitingFolders) {
         waitingMessages += newMessages[pending[k]];
       }
-      return waitingFolders >= 2 && waitingMessages >= kMessagesPerWorker * (startedWorkers + 1);
+      return waitingFolders >= 2 &&
+             (far || waitingMessages >= kMessagesPerWorker * (startedWorkers + 1));
     };
     while (startedWorkers < workerCount && worthAnother()) {
       std::unique_ptr<WorkerSlots::Lease> lease;

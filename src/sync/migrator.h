@@ -78,6 +78,9 @@ struct MigrateOptions {
 
 // New messages that make another parallel worker (two more logins) worth its cost.
 inline constexpr uint64_t kMessagesPerWorker = 1000;
+// A server whose quickest command round trip is this long or longer is far (a WAN, not a LAN
+// or loopback): then every folder with new mail is worth a worker, whatever its size.
+inline constexpr std::chrono::microseconds kFarRoundTrip{2000};
 
 class Migrator {
  public:

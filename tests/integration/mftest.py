@@ -7,6 +7,7 @@ The mailferry binary comes from $MAILFERRY_BIN (set by CTest).
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +45,12 @@ class Server:
 
     def maildir(self, user="alice"):
         return os.path.join(self.run_dir, "dovecot-" + self.name, "mail", user, "Maildir")
+
+    def logins(self, user="alice"):
+        """IMAP logins of `user` so far, from Dovecot's log (one "Login:" line each)."""
+        with open(self.info["log"], errors="replace") as f:
+            return len(re.findall(r"imap-login: (?:Info: )?Login: user=<%s>," % re.escape(user),
+                                  f.read()))
 
     def conn_args(self, user="alice"):
         return ["--port", str(self.info["imaps_port"]), "--ssl", "--cafile", self.ca_file,

@@ -1,10 +1,11 @@
 """ImapAccount (src/imap/client) against a real Dovecot IMAP server, at the C++ level.
 
 Starts Dovecot and runs build/src/imap/client/imap_account_integration_test with the server
-in its environment: behaviour of real sessions that no fake server shows (today: the STATUS of
-a folder this session has selected must see what other sessions appended since, which crash
-recovery relies on; Dovecot answers it from the asking session's own view unless that session
-synchronizes first).
+in its environment: behaviour of real sessions that no fake server shows: the STATUS of a
+folder this session has selected must see what other sessions appended since (crash recovery
+relies on it; Dovecot answers it from the asking session's own view unless that session
+synchronizes first); pipelined STATUS answers land on their own folders; LIST and LSUB sent
+together; the measured round trip.
 """
 
 import os

@@ -18,7 +18,6 @@ Every migration is checked with the independent oracle (tests/corpus/dump.py --v
 import fcntl
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -67,11 +66,6 @@ class SharedConnections(ServerTestCase):
             f.close()  # closing drops the flock
         self.held = []
 
-    def logins(self, server, user):
-        with open(server.info["log"], errors="replace") as f:
-            return len(re.findall(r"imap-login: (?:Info: )?Login: user=<%s>," % re.escape(user),
-                                  f.read()))
-
     def start(self, dst_user, args=(), src_url=None):
         env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime,
                    MAILFERRY_FROM_PASSWORD=self.src.password("alice"),
@@ -104,10 +98,10 @@ class SharedConnections(ServerTestCase):
         return summary[0], events, stderr
 
     def migrate(self, dst_user, on_event=None, args=(), src_url=None):
-        before = (self.logins(self.src, "alice"), self.logins(self.dst, dst_user))
+        before = (self.src.logins("alice"), self.dst.logins(dst_user))
         summary, events, stderr = self.finish(self.start(dst_user, args, src_url), on_event)
-        connections = (self.logins(self.src, "alice") - before[0],
-                       self.logins(self.dst, dst_user) - before[1])
+        connections = (self.src.logins("alice") - before[0],
+                       self.dst.logins(dst_user) - before[1])
         res = self.oracle_verify(self.dst, self.manifest, user=dst_user)
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         return summary, events, stderr, connections

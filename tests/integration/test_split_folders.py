@@ -100,11 +100,6 @@ class SplitFolders(ServerTestCase):
         self.assertCountsAddUp(summary[0])
         return summary[0], notices + summary[0].get("notices", []), context
 
-    def logins(self, server, user):
-        with open(server.info["log"], errors="replace") as f:
-            return len(re.findall(r"imap-login: (?:Info: )?Login: user=<%s>," % re.escape(user),
-                                  f.read()))
-
     def inbox(self, summary):
         found = [f for f in summary["folders"] if f["source"] == "INBOX"]
         self.assertEqual(len(found), 1, summary)
@@ -170,15 +165,15 @@ class SplitFolders(ServerTestCase):
     def test_1_one_big_folder_is_copied_over_three_connections(self):
         manifest = self.manifest("alice")
         self.assertEqual(manifest["totals"]["messages"], BIG)
-        before = (self.logins(self.src, "alice"), self.logins(self.dst, "alice"))
+        before = (self.src.logins("alice"), self.dst.logins("alice"))
         # Batches of 100: each worker starts its part by taking two batches at once (one
         # saving, one streaming), and with the default 500 the two first workers would hold
         # all but 1,000 of these 3,000 tiny messages before the third is logged in; a part is
         # only split off while 1,000 are unstarted (sync/folder_shares.h).
         summary, _, context = self.migrate("alice", "alice",
                                            PARALLEL + ["--batch-messages", "100"])
-        connections = (self.logins(self.src, "alice") - before[0],
-                       self.logins(self.dst, "alice") - before[1])
+        connections = (self.src.logins("alice") - before[0],
+                       self.dst.logins("alice") - before[1])
         self.assertEqual(summary["copied"], BIG, context)
         self.assertEqual(summary["failed"], 0, context)
         self.assertEqual(summary["folders_failed"], 0, context)
@@ -198,10 +193,10 @@ class SplitFolders(ServerTestCase):
 
     def test_2_in_order_copies_each_folder_over_one_connection_in_source_order(self):
         self.manifest("alice")
-        before = (self.logins(self.src, "alice"), self.logins(self.dst, "bob"))
+        before = (self.src.logins("alice"), self.dst.logins("bob"))
         summary, _, context = self.migrate("alice", "bob", PARALLEL + ["--in-order"])
-        connections = (self.logins(self.src, "alice") - before[0],
-                       self.logins(self.dst, "bob") - before[1])
+        connections = (self.src.logins("alice") - before[0],
+                       self.dst.logins("bob") - before[1])
         self.assertEqual(summary["copied"], BIG, context)
         self.assertEqual(summary["failed"], 0, context)
         self.assertEqual(connections, (1, 1), context)
@@ -335,7 +330,7 @@ class SplitFolders(ServerTestCase):
         argv, env = self.argv_env("alice", "alice", state,
                                   ["--json"] + PARALLEL + ["--batch-messages", "100"], dst=dst,
                                   src_url=src.url("alice"))
-        before = (self.logins(self.src, "alice"), self.logins(dst, "alice"))
+        before = (self.src.logins("alice"), dst.logins("alice"))
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 stdin=subprocess.DEVNULL, text=True)
         events = []
@@ -350,8 +345,8 @@ class SplitFolders(ServerTestCase):
         proc.stdout.close()
         proc.stderr.close()
         self.assertEqual(proc.wait(timeout=300), 0, stderr[-3000:])
-        connections = (self.logins(self.src, "alice") - before[0],
-                       self.logins(dst, "alice") - before[1])
+        connections = (self.src.logins("alice") - before[0],
+                       dst.logins("alice") - before[1])
         summary = [e for e in events if e.get("event") == "summary"]
         self.assertEqual(len(summary), 1, events)
         summary = summary[0]

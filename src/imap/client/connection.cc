@@ -1,6 +1,8 @@
 #include "imap/client/connection.h"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 
 #include "base/ascii.h"
 #include "base/base64.h"
@@ -187,6 +189,7 @@ Result<Response> Connection::execute(CommandBuilder& command, const UntaggedHand
   std::vector<CommandSegment> segments = command.build();
   if (segments.empty()) return Status(Errc::kInternal, "empty command");
   std::string tag = segments.front().bytes.substr(0, segments.front().bytes.find(' '));
+  const auto sentAt = std::chrono::steady_clock::now();
   MF_RETURN_IF_ERROR(send(segments, [&](Response& r) -> Status {
     if (r.type == ResponseType::kUntagged && onUntagged) onUntagged(r);
     return Status::ok();
@@ -194,14 +197,60 @@ Result<Response> Connection::execute(CommandBuilder& command, const UntaggedHand
   for (;;) {
     MF_ASSIGN_OR_RETURN(Response r, readResponse());
     if (r.type == ResponseType::kTagged) {
-      if (r.tag == tag) return r;
-      continue;  // a late answer to an earlier pipelined command
+      if (r.tag != tag) continue;  // a late answer to an earlier pipelined command
+      auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - sentAt);
+      if (shortestRoundTrip_.count() == 0 || took < shortestRoundTrip_) {
+        shortestRoundTrip_ = std::max(took, std::chrono::microseconds(1));
+      }
+      return r;
     }
     if (r.type == ResponseType::kUntagged && r.status == "BYE") {
       return statusFromServer(r, options_.endpoint.hostPort() + " session");
     }
     if (r.type == ResponseType::kUntagged && onUntagged) onUntagged(r);
   }
+}
+
+Result<std::vector<Response>> Connection::executeAll(std::vector<CommandBuilder>& commands,
+                                                     size_t window,
+                                                     const PipelinedUntaggedHandler& onUntagged) {
+  std::vector<Response> done(commands.size());
+  std::vector<bool> answered(commands.size(), false);
+  std::map<std::string, size_t> waiting;  // tag -> index of a command sent, not yet answered
+  size_t sent = 0, oldest = 0;
+  window = std::max<size_t>(window, 1);
+  const std::string session = options_.endpoint.hostPort() + " session";
+  auto take = [&](Response& r) -> Status {
+    if (r.type == ResponseType::kTagged) {
+      auto it = waiting.find(r.tag);
+      if (it == waiting.end()) return Status::ok();  // a late answer to an earlier command
+      done[it->second] = std::move(r);
+      answered[it->second] = true;
+      waiting.erase(it);
+      while (oldest < sent && answered[oldest]) ++oldest;
+      return Status::ok();
+    }
+    if (r.type == ResponseType::kUntagged && r.status == "BYE") return statusFromServer(r, session);
+    if (r.type == ResponseType::kUntagged && onUntagged) onUntagged(std::min(oldest, sent - 1), r);
+    return Status::ok();
+  };
+  while (oldest < commands.size()) {
+    // Bounded, so the server's answers never fill the socket while we are still writing.
+    while (sent < commands.size() && sent - oldest < window) {
+      std::vector<CommandSegment> segments = commands[sent].build();
+      if (segments.empty()) return Status(Errc::kInternal, "empty command");
+      waiting[segments.front().bytes.substr(0, segments.front().bytes.find(' '))] = sent;
+      const size_t index = sent++;
+      Status sending = send(segments, take);
+      // A literal the server refused: its tagged answer is that command's completion.
+      if (!sending.isOk() && !answered[index]) return sending;
+    }
+    if (oldest >= commands.size()) break;
+    MF_ASSIGN_OR_RETURN(Response r, readResponse());
+    MF_RETURN_IF_ERROR(take(r));
+  }
+  return done;
 }
 
 Status Connection::statusFromTagged(const Response& tagged, std::string_view what) {

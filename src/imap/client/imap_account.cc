@@ -274,41 +274,47 @@ Result<std::string> ImapAccount::wireNameFor(const std::vector<std::string>& pat
   return name;
 }
 
-Result<std::vector<std::string>> ImapAccount::listNames(const char* command,
-                                                        std::vector<access::Folder>* folders) {
-  CommandBuilder cmd(conn_->nextTag(), command);
-  cmd.quotedOrLiteral("").quotedOrLiteral("*");
-  std::vector<std::string> names;
-  MF_ASSIGN_OR_RETURN(
-      Response done, run(cmd, [&](Response& r) {
-        if ((r.name != "LIST" && r.name != "LSUB") || r.values.size() < 3) return;
-        const Value& attrs = r.values[0];
-        const Value& delim = r.values[1];
-        const Value& name = r.values[2];
-        if (name.kind == Value::Kind::kNil || name.kind == Value::Kind::kList) return;
-        names.push_back(name.text);
-        if (!folders) return;
-        char sep = (delim.kind == Value::Kind::kNil || delim.text.empty()) ? 0 : delim.text[0];
-        access::Folder folder = folderFromWire(name.text, sep);
-        for (const auto& a : attrs.items) {
-          if (a.isAtom("\\NOSELECT") || a.isAtom("\\NONEXISTENT")) folder.selectable = false;
-          auto use = specialUseFromAttribute(a.text);
-          if (use != access::SpecialUse::kNone) folder.specialUse = use;
-        }
-        folders->push_back(std::move(folder));
-      }));
-  if (!done.isOk()) return Connection::statusFromTagged(done, command);
-  return names;
+void ImapAccount::absorbListResponse(const Response& r, std::vector<std::string>& names,
+                                     std::vector<access::Folder>* folders) const {
+  if (r.values.size() < 3) return;
+  const Value& attrs = r.values[0];
+  const Value& delim = r.values[1];
+  const Value& name = r.values[2];
+  if (name.kind == Value::Kind::kNil || name.kind == Value::Kind::kList) return;
+  names.push_back(name.text);
+  if (!folders) return;
+  char sep = (delim.kind == Value::Kind::kNil || delim.text.empty()) ? 0 : delim.text[0];
+  access::Folder folder = folderFromWire(name.text, sep);
+  for (const auto& a : attrs.items) {
+    if (a.isAtom("\\NOSELECT") || a.isAtom("\\NONEXISTENT")) folder.selectable = false;
+    auto use = specialUseFromAttribute(a.text);
+    if (use != access::SpecialUse::kNone) folder.specialUse = use;
+  }
+  folders->push_back(std::move(folder));
 }
 
 Result<std::vector<access::Folder>> ImapAccount::listFolders() {
   MF_RETURN_IF_ERROR(keepSessionUsable(2));
+  // LIST and LSUB pipelined: one round trip for both.
+  std::vector<CommandBuilder> commands;
+  for (const char* verb : {"LIST", "LSUB"}) {
+    commands.emplace_back(conn_->nextTag(), verb);
+    commands.back().quotedOrLiteral("").quotedOrLiteral("*");
+  }
   std::vector<access::Folder> folders;
-  auto listed = listNames("LIST", &folders);
-  if (!listed) return listed.status();
+  std::vector<std::string> listedNames, subscribedNames;
+  MF_ASSIGN_OR_RETURN(auto done, conn_->executeAll(commands, 2, [&](size_t, Response& r) {
+    noteUntagged(r);
+    if (r.name == "LIST") absorbListResponse(r, listedNames, &folders);
+    if (r.name == "LSUB") absorbListResponse(r, subscribedNames, nullptr);
+  }));
+  for (const Response& r : done) {
+    if (!r.isOk()) ++sessionErrors_;
+  }
+  if (!done[0].isOk()) return Connection::statusFromTagged(done[0], "LIST");
+  // A server that refuses LSUB just has no subscriptions to copy.
   std::set<std::string> subscribed;
-  auto lsub = listNames("LSUB", nullptr);
-  if (lsub.isOk()) subscribed.insert(lsub->begin(), lsub->end());
+  if (done[1].isOk()) subscribed.insert(subscribedNames.begin(), subscribedNames.end());
   for (auto& f : folders) {
     f.subscribed = subscribed.count(f.wireName) > 0;
     if (!f.subscribed && f.path == std::vector<std::string>{"INBOX"}) {
@@ -390,6 +396,40 @@ Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folde
   return status;
 }
 
+namespace {
+
+// The items of "* STATUS name (MESSAGES 3 UIDNEXT 4 ...)" into `status`.
+void readStatusItems(const Response& r, access::FolderStatus& status) {
+  if (r.values.size() < 2) return;
+  const Value& items = r.values[1];
+  for (size_t i = 0; i + 1 < items.items.size(); i += 2) {
+    const Value& key = items.items[i];
+    uint64_t n = items.items[i + 1].number;
+    if (key.isAtom("MESSAGES")) status.messages = static_cast<uint32_t>(n);
+    if (key.isAtom("UIDNEXT")) status.uidNext = static_cast<uint32_t>(n);
+    if (key.isAtom("UIDVALIDITY")) status.uidValidity = static_cast<uint32_t>(n);
+    if (key.isAtom("HIGHESTMODSEQ")) status.highestModSeq = n;
+  }
+}
+
+}  // namespace
+
+CommandBuilder ImapAccount::statusCommand(const access::Folder& folder) {
+  CommandBuilder cmd(conn_->nextTag(), "STATUS", conn_->literalPlus());
+  cmd.astring(folder.wireName);
+  cmd.raw(conn_->hasCapability("CONDSTORE") ? "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)"
+                                            : "(MESSAGES UIDNEXT UIDVALIDITY)");
+  return cmd;
+}
+
+Status ImapAccount::statusRefused(const access::Folder& folder, const Response& done) const {
+  Status refused = Connection::statusFromTagged(done, "STATUS");
+  if (refused.code() == Errc::kThrottled) return refused;
+  return Status(Errc::kNotFound, "cannot read the status of folder " +
+                                     quoteForMessage(folder.displayName()) + " on " + describe() +
+                                     ": " + refused.message());
+}
+
 Result<access::FolderStatus> ImapAccount::folderStatus(const access::Folder& folder) {
   MF_RETURN_IF_ERROR(keepSessionUsable(2));
   if (!selected_.empty() && folder.wireName == selected_) {
@@ -402,34 +442,55 @@ Result<access::FolderStatus> ImapAccount::folderStatus(const access::Folder& fol
     MF_ASSIGN_OR_RETURN(Response synced, run(noop));
     MF_RETURN_IF_ERROR(Connection::statusFromTagged(synced, "NOOP"));
   }
-  CommandBuilder cmd(conn_->nextTag(), "STATUS", conn_->literalPlus());
-  cmd.astring(folder.wireName);
-  const bool condstore = conn_->hasCapability("CONDSTORE");
-  cmd.raw(condstore ? "(MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)"
-                    : "(MESSAGES UIDNEXT UIDVALIDITY)");
+  CommandBuilder cmd = statusCommand(folder);
   access::FolderStatus status;
   MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
-                        if (r.name != "STATUS" || r.values.size() < 2) return;
-                        const Value& items = r.values[1];
-                        for (size_t i = 0; i + 1 < items.items.size(); i += 2) {
-                          const Value& key = items.items[i];
-                          uint64_t n = items.items[i + 1].number;
-                          if (key.isAtom("MESSAGES")) status.messages = static_cast<uint32_t>(n);
-                          if (key.isAtom("UIDNEXT")) status.uidNext = static_cast<uint32_t>(n);
-                          if (key.isAtom("UIDVALIDITY"))
-                            status.uidValidity = static_cast<uint32_t>(n);
-                          if (key.isAtom("HIGHESTMODSEQ")) status.highestModSeq = n;
-                        }
+                        if (r.name == "STATUS") readStatusItems(r, status);
                       }));
-  if (!done.isOk()) {
-    Status refused = Connection::statusFromTagged(done, "STATUS");
-    if (refused.code() == Errc::kThrottled) return refused;
-    return Status(Errc::kNotFound, "cannot read the status of folder " +
-                                       quoteForMessage(folder.displayName()) + " on " + describe() +
-                                       ": " +
-                                       Connection::statusFromTagged(done, "STATUS").message());
-  }
+  if (!done.isOk()) return statusRefused(folder, done);
   return status;
+}
+
+std::vector<Result<access::FolderStatus>> ImapAccount::folderStatuses(
+    const std::vector<access::Folder>& folders) {
+  // One at a time where a failed command counts against the session (servers that end it
+  // after a few errors: the budget is checked before each), and with a folder selected
+  // (its STATUS needs a NOOP first, see folderStatus).
+  if (quirks_.maxErrorsPerSession != 0 || !selected_.empty() || folders.size() < 2) {
+    return MailSource::folderStatuses(folders);
+  }
+  std::vector<CommandBuilder> commands;
+  commands.reserve(folders.size());
+  for (const access::Folder& folder : folders) commands.push_back(statusCommand(folder));
+  std::vector<access::FolderStatus> statuses(folders.size());
+  auto done = conn_->executeAll(commands, kStatusPipelineDepth, [&](size_t oldest, Response& r) {
+    noteUntagged(r);
+    if (r.name != "STATUS" || r.values.empty()) return;
+    // The answer names its folder; servers answer in order, so the oldest command is the
+    // fallback for a name spelled differently (INBOX in another case, say).
+    size_t k = oldest;
+    const std::string_view name = r.values[0].asText();
+    for (size_t j = oldest; j < folders.size() && j < oldest + kStatusPipelineDepth; ++j) {
+      if (folders[j].wireName == name) {
+        k = j;
+        break;
+      }
+    }
+    readStatusItems(r, statuses[k]);
+  });
+  std::vector<Result<access::FolderStatus>> out;
+  out.reserve(folders.size());
+  for (size_t k = 0; k < folders.size(); ++k) {
+    if (!done) {
+      out.emplace_back(done.status());
+    } else if (!(*done)[k].isOk()) {
+      ++sessionErrors_;
+      out.emplace_back(statusRefused(folders[k], (*done)[k]));
+    } else {
+      out.emplace_back(statuses[k]);
+    }
+  }
+  return out;
 }
 
 Result<access::FolderStatus> ImapAccount::openForRead(const access::Folder& folder) {

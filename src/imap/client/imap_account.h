@@ -61,6 +61,9 @@ class ImapAccount : public access::MailAccount {
   // MailSource and MailDestination (listFolders is shared).
   Result<std::vector<access::Folder>> listFolders() override;
   Result<access::FolderStatus> folderStatus(const access::Folder& folder) override;
+  std::vector<Result<access::FolderStatus>> folderStatuses(
+      const std::vector<access::Folder>& folders) override;
+  std::chrono::microseconds roundTrip() const override { return conn_->shortestRoundTrip(); }
   Result<access::FolderStatus> openForRead(const access::Folder& folder) override;
   Result<std::vector<access::MessageMeta>> listMessages(uint32_t minUid) override;
   Result<std::vector<access::MessageMeta>> listMessagesWithoutMessageId(uint32_t minUid) override;
@@ -99,6 +102,13 @@ class ImapAccount : public access::MailAccount {
   // Every command goes through run(): it counts the session's failed commands and keeps the
   // sequence number -> UID map current through EXPUNGE responses.
   Result<Response> run(CommandBuilder& command, const UntaggedHandler& onUntagged = {});
+  // STATUS (MESSAGES UIDNEXT UIDVALIDITY [HIGHESTMODSEQ]) of a folder, and the error for a
+  // refused one.
+  CommandBuilder statusCommand(const access::Folder& folder);
+  Status statusRefused(const access::Folder& folder, const Response& done) const;
+  // STATUS commands in flight at once when a run plans its folders: each answer is ~100
+  // bytes, so the server's replies never fill a socket buffer while we are still sending.
+  static constexpr size_t kStatusPipelineDepth = 64;
   void noteUntagged(const Response& r);
   Status rebuildSeqMap();
   // Exchange: before a command that may fail `failuresAhead` times, make sure the session
@@ -106,8 +116,9 @@ class ImapAccount : public access::MailAccount {
   Status keepSessionUsable(size_t failuresAhead);
   Status reconnect();
   void adjustAppendResult(access::AppendResult& result);
-  Result<std::vector<std::string>> listNames(const char* command,
-                                             std::vector<access::Folder>* folders);
+  // One "* LIST" / "* LSUB" response: its name into `names` and, given `folders`, the folder.
+  void absorbListResponse(const Response& r, std::vector<std::string>& names,
+                          std::vector<access::Folder>* folders) const;
   access::Folder folderFromWire(const std::string& wireName, char delimiter) const;
   Result<access::FolderStatus> openFolder(const access::Folder& folder, bool readOnly,
                                           access::DestinationFolderInfo* info);

@@ -97,5 +97,88 @@ TEST_F(ImapAccountDovecotTest, StatusOfTheSelectedFolderSeesOtherSessionsAppends
   EXPECT_EQ((*listed)[1].messageId, "<second@status.test>");
 }
 
+// A run's planning pass asks the STATUS of every folder at once (pipelined, 64 in flight):
+// each answer must land on its own folder, in order, more folders than the pipeline holds,
+// with a folder that does not exist in the middle getting its own error and nothing else.
+TEST_F(ImapAccountDovecotTest, PipelinedStatusesLandOnTheirOwnFolders) {
+  auto account = open();
+  auto writer = open();
+  ASSERT_TRUE(account && writer);
+  std::vector<access::Folder> folders;
+  for (int i = 0; i < 70; ++i) {
+    auto created = writer->createFolder({"Piped" + std::to_string(i)});
+    ASSERT_TRUE(created.isOk()) << created.status().message();
+    // Folder i holds i % 3 messages, so the counts tell the answers apart.
+    if (i % 3 != 0) {
+      ASSERT_TRUE(writer->openForAppend(*created).isOk());
+      for (int m = 0; m < i % 3; ++m) {
+        ASSERT_NE(appendOne(*writer, "m" + std::to_string(m) + "@piped" + std::to_string(i)), 0u);
+      }
+    }
+    folders.push_back(*created);
+  }
+  access::Folder missing;
+  missing.path = {"NoSuchFolder"};
+  missing.wireName = "NoSuchFolder";
+  folders.insert(folders.begin() + 35, missing);
+
+  auto statuses = account->folderStatuses(folders);
+  ASSERT_EQ(statuses.size(), folders.size());
+  for (size_t k = 0; k < folders.size(); ++k) {
+    if (k == 35) {
+      ASSERT_FALSE(statuses[k].isOk());
+      EXPECT_NE(statuses[k].status().message().find("NoSuchFolder"), std::string::npos)
+          << statuses[k].status().message();
+      continue;
+    }
+    ASSERT_TRUE(statuses[k].isOk())
+        << folders[k].wireName << ": " << statuses[k].status().message();
+    auto one = account->folderStatus(folders[k]);
+    ASSERT_TRUE(one.isOk()) << one.status().message();
+    EXPECT_EQ(statuses[k]->messages, one->messages) << folders[k].wireName;
+    EXPECT_EQ(statuses[k]->uidNext, one->uidNext) << folders[k].wireName;
+    EXPECT_EQ(statuses[k]->uidValidity, one->uidValidity) << folders[k].wireName;
+    const int i = std::stoi(folders[k].wireName.substr(5));
+    EXPECT_EQ(statuses[k]->messages, static_cast<uint32_t>(i % 3)) << folders[k].wireName;
+  }
+  // The session is still in step: the next command gets its own answer.
+  auto again = account->folderStatus(folders[1]);
+  ASSERT_TRUE(again.isOk()) << again.status().message();
+  EXPECT_EQ(again->messages, 1u);
+}
+
+// LIST and LSUB go out together; subscriptions are still told apart from mere folders.
+TEST_F(ImapAccountDovecotTest, ListingMarksOnlySubscribedFolders) {
+  auto account = open();
+  ASSERT_TRUE(account);
+  auto subscribed = account->createFolder({"ListedSubscribed"});
+  auto plain = account->createFolder({"ListedPlain"});
+  ASSERT_TRUE(subscribed.isOk() && plain.isOk());
+  ASSERT_TRUE(account->subscribe(*subscribed).isOk());
+  auto listed = account->listFolders();
+  ASSERT_TRUE(listed.isOk()) << listed.status().message();
+  int seen = 0;
+  for (const auto& f : *listed) {
+    if (f.wireName == "ListedSubscribed") {
+      EXPECT_TRUE(f.subscribed);
+      ++seen;
+    }
+    if (f.wireName == "ListedPlain") {
+      EXPECT_FALSE(f.subscribed);
+      ++seen;
+    }
+  }
+  EXPECT_EQ(seen, 2);
+}
+
+// How far the server is: measured from real commands, small on loopback (far is 2 ms).
+TEST_F(ImapAccountDovecotTest, RoundTripIsMeasuredAndNearOnLoopback) {
+  auto account = open();
+  ASSERT_TRUE(account);
+  const access::MailSource& source = *account;
+  EXPECT_GT(source.roundTrip().count(), 0);
+  EXPECT_LT(source.roundTrip().count(), 2000);
+}
+
 }  // namespace
 }  // namespace mf::imap
