@@ -42,6 +42,15 @@ std::vector<Result<FolderStatus>> MailSource::folderStatuses(const std::vector<F
   return out;
 }
 
+Result<MailSource::ReadView> MailSource::openForReadAndList(const Folder& folder, uint32_t minUid) {
+  ReadView view;
+  MF_ASSIGN_OR_RETURN(view.status, openForRead(folder));
+  if (view.status.messages > 0) {
+    MF_ASSIGN_OR_RETURN(view.metas, listMessagesWithoutMessageId(minUid));
+  }
+  return view;
+}
+
 bool MessageMeta::hasFlag(std::string_view flag) const {
   for (const auto& f : flags) {
     if (equalsIgnoreCase(f, flag)) return true;

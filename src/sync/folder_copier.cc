@@ -354,7 +354,17 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
     return Status::ok();
   };
 
-  MF_ASSIGN_OR_RETURN(sourceStatus_, source_.openForRead(mapping.source));
+  // Where the listing will start unless the records say otherwise (a UIDVALIDITY change or
+  // --retry-errors, below): it goes out with the EXAMINE, one round trip for both.
+  const uint32_t watermark = saved_ ? saved_->sourceUidNext : 1;
+  std::optional<std::vector<access::MessageMeta>> listedWithOpen;
+  if (!options_.retryErrors && quick.messages > 0) {
+    MF_ASSIGN_OR_RETURN(auto view, source_.openForReadAndList(mapping.source, watermark));
+    sourceStatus_ = view.status;
+    listedWithOpen = std::move(view.metas);
+  } else {
+    MF_ASSIGN_OR_RETURN(sourceStatus_, source_.openForRead(mapping.source));
+  }
   // Resuming from the watermark needs the records from it on and the unsettled ones below
   // (a re-run reads its increment, not the folder's history). Recovery of pending intents
   // rewrites the folder's records, and a UIDVALIDITY change or --retry-errors looks at all of
@@ -380,7 +390,7 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
     MF_RETURN_IF_ERROR(rematchAfterUidValidityChange(saved_->sourceUidValidity,
                                                      sourceStatus_.uidValidity, report));
   } else {
-    uint32_t minUid = saved_ ? saved_->sourceUidNext : 1;
+    uint32_t minUid = watermark;
     if (options_.retryErrors) {
       minUid = UINT32_MAX;
       for (const auto& [uid, rec] : records_) {
@@ -389,7 +399,9 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
         }
       }
     }
-    if (sourceStatus_.messages > 0 && minUid != UINT32_MAX) {
+    if (listedWithOpen && minUid == watermark) {
+      metas_ = std::move(*listedWithOpen);
+    } else if (sourceStatus_.messages > 0 && minUid != UINT32_MAX) {
       // Without Message-IDs: the copy path reads them from the streamed headers.
       MF_ASSIGN_OR_RETURN(metas_, source_.listMessagesWithoutMessageId(minUid));
     }

@@ -332,60 +332,69 @@ Result<std::vector<access::Folder>> ImapAccount::listFolders() {
   return folders;
 }
 
-Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folder, bool readOnly,
-                                                     access::DestinationFolderInfo* info) {
-  // Courier (quirks.h): SELECT instead of EXAMINE, read-only by discipline (BODY.PEEK only).
-  const char* verb = readOnly && !quirks_.selectInsteadOfExamine ? "EXAMINE" : "SELECT";
-  CommandBuilder cmd(conn_->nextTag(), verb, conn_->literalPlus());
-  cmd.astring(folder.wireName);
-  seqToUid_.clear();
+// What SELECT / EXAMINE answers before its tagged OK.
+struct ImapAccount::OpenedFolder {
   access::FolderStatus status;
   std::vector<std::string> permanent;
   bool anyKeyword = false;
   bool sawPermanent = false;
-  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
-                        if (r.name == "EXISTS" && r.number)
-                          status.messages = static_cast<uint32_t>(*r.number);
-                        if (r.code == "UIDVALIDITY")
-                          status.uidValidity = parseU32(r.codeArgs).value_or(0);
-                        if (r.code == "UIDNEXT") status.uidNext = parseU32(r.codeArgs).value_or(0);
-                        if (r.code == "HIGHESTMODSEQ")
-                          status.highestModSeq = parseDecimal(r.codeArgs).value_or(0);
-                        if (r.code == "PERMANENTFLAGS") {
-                          sawPermanent = true;
-                          std::string_view args = r.codeArgs;
-                          if (!args.empty() && args.front() == '(') args.remove_prefix(1);
-                          if (!args.empty() && args.back() == ')') args.remove_suffix(1);
-                          size_t pos = 0;
-                          while (pos < args.size()) {
-                            size_t end = args.find(' ', pos);
-                            if (end == std::string_view::npos) end = args.size();
-                            std::string flag(args.substr(pos, end - pos));
-                            if (flag == "\\*")
-                              anyKeyword = true;
-                            else if (!flag.empty())
-                              permanent.push_back(flag);
-                            pos = end + 1;
-                          }
-                        }
-                      }));
+
+  void absorb(const Response& r) {
+    if (r.name == "EXISTS" && r.number) status.messages = static_cast<uint32_t>(*r.number);
+    if (r.code == "UIDVALIDITY") status.uidValidity = parseU32(r.codeArgs).value_or(0);
+    if (r.code == "UIDNEXT") status.uidNext = parseU32(r.codeArgs).value_or(0);
+    if (r.code == "HIGHESTMODSEQ") status.highestModSeq = parseDecimal(r.codeArgs).value_or(0);
+    if (r.code == "PERMANENTFLAGS") {
+      sawPermanent = true;
+      std::string_view args = r.codeArgs;
+      if (!args.empty() && args.front() == '(') args.remove_prefix(1);
+      if (!args.empty() && args.back() == ')') args.remove_suffix(1);
+      size_t pos = 0;
+      while (pos < args.size()) {
+        size_t end = args.find(' ', pos);
+        if (end == std::string_view::npos) end = args.size();
+        std::string flag(args.substr(pos, end - pos));
+        if (flag == "\\*")
+          anyKeyword = true;
+        else if (!flag.empty())
+          permanent.push_back(flag);
+        pos = end + 1;
+      }
+    }
+  }
+};
+
+const char* ImapAccount::openVerb(bool readOnly) const {
+  // Courier (quirks.h): SELECT instead of EXAMINE, read-only by discipline (BODY.PEEK only).
+  return readOnly && !quirks_.selectInsteadOfExamine ? "EXAMINE" : "SELECT";
+}
+
+CommandBuilder ImapAccount::openCommand(const access::Folder& folder, bool readOnly) {
+  CommandBuilder cmd(conn_->nextTag(), openVerb(readOnly), conn_->literalPlus());
+  cmd.astring(folder.wireName);
+  return cmd;
+}
+
+Result<access::FolderStatus> ImapAccount::finishOpen(const access::Folder& folder, bool readOnly,
+                                                     const Response& done, OpenedFolder& opened,
+                                                     access::DestinationFolderInfo* info) {
   if (!done.isOk()) {
     selected_.clear();
-    Status refused = Connection::statusFromTagged(done, readOnly ? "EXAMINE" : "SELECT");
+    const char* verb = openVerb(readOnly);
+    Status refused = Connection::statusFromTagged(done, verb);
     // Throttling and the like are not "missing folder": keep them retryable.
     if (refused.code() == Errc::kThrottled) return refused;
     return Status(Errc::kNotFound, "cannot open folder " + quoteForMessage(folder.displayName()) +
-                                       " on " + describe() + ": " +
-                                       Connection::statusFromTagged(done, verb).message());
+                                       " on " + describe() + ": " + refused.message());
   }
   selected_ = folder.wireName;
   selectedReadOnly_ = readOnly;
   appends_->setMailbox(readOnly ? std::string() : folder.wireName);
   if (info) {
-    info->status = status;
-    info->permanentFlags = std::move(permanent);
+    info->status = opened.status;
+    info->permanentFlags = std::move(opened.permanent);
     // RFC 3501 7.1: no PERMANENTFLAGS means all flags in FLAGS are permanent; be liberal.
-    info->acceptsAnyKeyword = anyKeyword || !sawPermanent;
+    info->acceptsAnyKeyword = opened.anyKeyword || !opened.sawPermanent;
     // RFC 7889: APPENDLIMIT=n in CAPABILITY applies to every mailbox.
     for (const auto& cap : conn_->capabilities()) {
       if (cap.rfind("APPENDLIMIT=", 0) == 0) {
@@ -393,7 +402,16 @@ Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folde
       }
     }
   }
-  return status;
+  return opened.status;
+}
+
+Result<access::FolderStatus> ImapAccount::openFolder(const access::Folder& folder, bool readOnly,
+                                                     access::DestinationFolderInfo* info) {
+  CommandBuilder cmd = openCommand(folder, readOnly);
+  seqToUid_.clear();
+  OpenedFolder opened;
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) { opened.absorb(r); }));
+  return finishOpen(folder, readOnly, done, opened, info);
 }
 
 namespace {
@@ -507,10 +525,46 @@ Result<std::vector<access::MessageMeta>> ImapAccount::listMessagesWithoutMessage
   return fetchMetas(minUid, /*withMessageId=*/false);
 }
 
-Result<std::vector<access::MessageMeta>> ImapAccount::fetchMetas(uint32_t minUid,
-                                                                 bool withMessageId) {
-  if (minUid == 0) minUid = 1;
-  MF_RETURN_IF_ERROR(keepSessionUsable(1));
+// What "UID FETCH n:* (UID FLAGS INTERNALDATE RFC822.SIZE ...)" answers, by UID, merged: a
+// server may also send FETCH responses of its own (a flag change by another session, RFC 3501
+// 7.4.2), with or without the UID, before or after ours.
+struct ImapAccount::ListedMessages {
+  uint32_t minUid = 1;
+  std::map<uint32_t, access::MessageMeta> metas;
+
+  void absorb(const Response& r, std::map<uint32_t, uint32_t>& seqToUid) {
+    if (r.name != "FETCH" || r.values.empty() || r.values[0].kind != Value::Kind::kList) return;
+    const Value& list = r.values[0];
+    auto uid = uidOf(r);
+    if (!uid || *uid < minUid) return;  // "n:*" also returns the last message when n > max
+    if (r.number && *r.number <= UINT32_MAX) seqToUid[static_cast<uint32_t>(*r.number)] = *uid;
+    access::MessageMeta& meta = metas[*uid];
+    meta.uid = *uid;
+    if (const Value* flags = fetchItem(list, "FLAGS")) {
+      meta.flags.clear();
+      for (const auto& f : flags->items) {
+        if (f.isAtom("\\RECENT")) continue;  // session flag, cannot be set by APPEND
+        meta.flags.push_back(f.text);
+      }
+    }
+    if (const Value* date = fetchItem(list, "INTERNALDATE")) meta.internalDate = date->text;
+    if (const Value* size = fetchItem(list, "RFC822.SIZE")) meta.size = size->number;
+    for (size_t i = 0; i + 1 < list.items.size(); i += 2) {
+      if (startsWithIgnoreCase(list.items[i].text, "BODY[HEADER")) {
+        meta.messageId = message::headerField(list.items[i + 1].text, "Message-ID");
+      }
+    }
+  }
+
+  std::vector<access::MessageMeta> take() {
+    std::vector<access::MessageMeta> out;
+    out.reserve(metas.size());
+    for (auto& [uid, meta] : metas) out.push_back(std::move(meta));
+    return out;
+  }
+};
+
+CommandBuilder ImapAccount::listCommand(uint32_t minUid, bool withMessageId) {
   CommandBuilder cmd(conn_->nextTag(), "UID FETCH");
   cmd.raw(std::to_string(minUid) + ":*");
   // Without the header field the server answers from its index; with it, most servers open
@@ -518,39 +572,55 @@ Result<std::vector<access::MessageMeta>> ImapAccount::fetchMetas(uint32_t minUid
   cmd.raw(withMessageId
               ? "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
               : "(UID FLAGS INTERNALDATE RFC822.SIZE)");
-  // By UID, merged: a server may also send FETCH responses of its own (a flag change by
-  // another session, RFC 3501 7.4.2), with or without the UID, before or after ours.
-  std::map<uint32_t, access::MessageMeta> metas;
+  return cmd;
+}
+
+Result<std::vector<access::MessageMeta>> ImapAccount::fetchMetas(uint32_t minUid,
+                                                                 bool withMessageId) {
+  if (minUid == 0) minUid = 1;
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
+  CommandBuilder cmd = listCommand(minUid, withMessageId);
+  ListedMessages listed;
+  listed.minUid = minUid;
   conn_->setStreamPredicate({});
-  MF_ASSIGN_OR_RETURN(
-      Response done, run(cmd, [&](Response& r) {
-        if (r.name != "FETCH" || r.values.empty() || r.values[0].kind != Value::Kind::kList) return;
-        const Value& list = r.values[0];
-        auto uid = uidOf(r);
-        if (!uid || *uid < minUid) return;  // "n:*" also returns the last message when n > max
-        if (r.number && *r.number <= UINT32_MAX) seqToUid_[static_cast<uint32_t>(*r.number)] = *uid;
-        access::MessageMeta& meta = metas[*uid];
-        meta.uid = *uid;
-        if (const Value* flags = fetchItem(list, "FLAGS")) {
-          meta.flags.clear();
-          for (const auto& f : flags->items) {
-            if (f.isAtom("\\RECENT")) continue;  // session flag, cannot be set by APPEND
-            meta.flags.push_back(f.text);
-          }
-        }
-        if (const Value* date = fetchItem(list, "INTERNALDATE")) meta.internalDate = date->text;
-        if (const Value* size = fetchItem(list, "RFC822.SIZE")) meta.size = size->number;
-        for (size_t i = 0; i + 1 < list.items.size(); i += 2) {
-          if (startsWithIgnoreCase(list.items[i].text, "BODY[HEADER")) {
-            meta.messageId = message::headerField(list.items[i + 1].text, "Message-ID");
-          }
-        }
-      }));
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) { listed.absorb(r, seqToUid_); }));
   if (!done.isOk()) return Connection::statusFromTagged(done, "UID FETCH (list messages)");
-  std::vector<access::MessageMeta> out;
-  out.reserve(metas.size());
-  for (auto& [uid, meta] : metas) out.push_back(std::move(meta));
-  return out;
+  return listed.take();
+}
+
+Result<access::MailSource::ReadView> ImapAccount::openForReadAndList(const access::Folder& folder,
+                                                                     uint32_t minUid) {
+  if (minUid == 0) minUid = 1;
+  MF_RETURN_IF_ERROR(keepSessionUsable(2));
+  // EXAMINE and the listing go out together: one round trip instead of two. Should the
+  // EXAMINE fail, the server has no folder selected and refuses the listing too (RFC 3501
+  // 6.3.1), which is then ignored; nothing here changes anything on the server.
+  std::vector<CommandBuilder> commands;
+  commands.push_back(openCommand(folder, /*readOnly=*/true));
+  commands.push_back(listCommand(minUid, /*withMessageId=*/false));
+  seqToUid_.clear();
+  OpenedFolder opened;
+  ListedMessages listed;
+  listed.minUid = minUid;
+  conn_->setStreamPredicate({});
+  MF_ASSIGN_OR_RETURN(auto done, conn_->executeAll(commands, 2, [&](size_t oldest, Response& r) {
+    noteUntagged(r);
+    if (oldest == 0)
+      opened.absorb(r);
+    else
+      listed.absorb(r, seqToUid_);
+  }));
+  for (const Response& r : done) {
+    if (!r.isOk()) ++sessionErrors_;
+  }
+  ReadView view;
+  MF_ASSIGN_OR_RETURN(view.status, finishOpen(folder, /*readOnly=*/true, done[0], opened, nullptr));
+  // "n:*" of an empty folder is an error on some servers: nothing to list, then.
+  if (!done[1].isOk() && view.status.messages > 0) {
+    return Connection::statusFromTagged(done[1], "UID FETCH (list messages)");
+  }
+  view.metas = listed.take();
+  return view;
 }
 
 Status ImapAccount::fetchBodies(const std::vector<uint32_t>& uids, access::BodyConsumer& consumer) {

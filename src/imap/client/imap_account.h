@@ -65,6 +65,7 @@ class ImapAccount : public access::MailAccount {
       const std::vector<access::Folder>& folders) override;
   std::chrono::microseconds roundTrip() const override { return conn_->shortestRoundTrip(); }
   Result<access::FolderStatus> openForRead(const access::Folder& folder) override;
+  Result<ReadView> openForReadAndList(const access::Folder& folder, uint32_t minUid) override;
   Result<std::vector<access::MessageMeta>> listMessages(uint32_t minUid) override;
   Result<std::vector<access::MessageMeta>> listMessagesWithoutMessageId(uint32_t minUid) override;
   Status fetchBodies(const std::vector<uint32_t>& uids, access::BodyConsumer& consumer) override;
@@ -120,8 +121,19 @@ class ImapAccount : public access::MailAccount {
   void absorbListResponse(const Response& r, std::vector<std::string>& names,
                           std::vector<access::Folder>* folders) const;
   access::Folder folderFromWire(const std::string& wireName, char delimiter) const;
+  // SELECT / EXAMINE in three steps, so it can also go out pipelined with a listing: the
+  // command, what its untagged answers say (OpenedFolder), and the session state it leaves.
+  struct OpenedFolder;
+  const char* openVerb(bool readOnly) const;
+  CommandBuilder openCommand(const access::Folder& folder, bool readOnly);
+  Result<access::FolderStatus> finishOpen(const access::Folder& folder, bool readOnly,
+                                          const Response& done, OpenedFolder& opened,
+                                          access::DestinationFolderInfo* info);
   Result<access::FolderStatus> openFolder(const access::Folder& folder, bool readOnly,
                                           access::DestinationFolderInfo* info);
+  // The listing of the open folder from minUid: its command and its answers (ListedMessages).
+  struct ListedMessages;
+  CommandBuilder listCommand(uint32_t minUid, bool withMessageId);
   Result<std::vector<access::MessageMeta>> fetchMetas(uint32_t minUid, bool withMessageId);
 
   std::unique_ptr<Connection> conn_;

@@ -147,6 +147,61 @@ TEST_F(ImapAccountDovecotTest, PipelinedStatusesLandOnTheirOwnFolders) {
   EXPECT_EQ(again->messages, 1u);
 }
 
+// EXAMINE and the listing pipelined give what the two give one after the other; a missing
+// folder gives the EXAMINE's error and leaves the session usable; an empty folder, or a
+// watermark above every UID ("n:*" still returns the last message), lists nothing.
+TEST_F(ImapAccountDovecotTest, OpenAndListTogetherMatchesOneAfterTheOther) {
+  auto account = open();
+  auto writer = open();
+  ASSERT_TRUE(account && writer);
+  auto full = writer->createFolder({"OpenList"});
+  auto empty = writer->createFolder({"OpenListEmpty"});
+  ASSERT_TRUE(full.isOk() && empty.isOk());
+  ASSERT_TRUE(writer->openForAppend(*full).isOk());
+  uint32_t last = 0;
+  for (int m = 0; m < 5; ++m) {
+    last = appendOne(*writer, "m" + std::to_string(m) + "@openlist");
+    ASSERT_NE(last, 0u);
+  }
+
+  auto view = account->openForReadAndList(*full, last - 2);
+  ASSERT_TRUE(view.isOk()) << view.status().message();
+  auto opened = account->openForRead(*full);
+  ASSERT_TRUE(opened.isOk()) << opened.status().message();
+  auto listed = account->listMessagesWithoutMessageId(last - 2);
+  ASSERT_TRUE(listed.isOk()) << listed.status().message();
+  EXPECT_EQ(view->status.messages, 5u);
+  EXPECT_EQ(view->status.uidValidity, opened->uidValidity);
+  EXPECT_EQ(view->status.uidNext, opened->uidNext);
+  ASSERT_EQ(view->metas.size(), 3u);
+  ASSERT_EQ(listed->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(view->metas[i].uid, (*listed)[i].uid);
+    EXPECT_EQ(view->metas[i].size, (*listed)[i].size);
+    EXPECT_EQ(view->metas[i].internalDate, (*listed)[i].internalDate);
+  }
+
+  auto above = account->openForReadAndList(*full, last + 1);
+  ASSERT_TRUE(above.isOk()) << above.status().message();
+  EXPECT_TRUE(above->metas.empty());
+
+  auto none = account->openForReadAndList(*empty, 1);
+  ASSERT_TRUE(none.isOk()) << none.status().message();
+  EXPECT_EQ(none->status.messages, 0u);
+  EXPECT_TRUE(none->metas.empty());
+
+  access::Folder missing;
+  missing.path = {"NoSuchOpenList"};
+  missing.wireName = "NoSuchOpenList";
+  auto refused = account->openForReadAndList(missing, 1);
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_NE(refused.status().message().find("NoSuchOpenList"), std::string::npos)
+      << refused.status().message();
+  auto again = account->openForReadAndList(*full, 1);
+  ASSERT_TRUE(again.isOk()) << again.status().message();
+  EXPECT_EQ(again->metas.size(), 5u);
+}
+
 // LIST and LSUB go out together; subscriptions are still told apart from mere folders.
 TEST_F(ImapAccountDovecotTest, ListingMarksOnlySubscribedFolders) {
   auto account = open();
