@@ -213,3 +213,23 @@ class ServerTestCase(unittest.TestCase):
         for f in summary["folders"]:
             self.assertEqual(f["seen"], f["copied"] + f["already_copied"] + f["skipped_deleted"] +
                              f["skipped_vanished"] + f["failed"], f)
+
+
+class SeededPairTestCase(ServerTestCase):
+    """A source and a destination Dovecot ("slash" flavor), and alice's mailbox on the source
+    seeded once per module with SEED_COUNT messages of the "simple" profile (self.manifest:
+    seed.py's manifest, for oracle_verify)."""
+
+    SEED_COUNT = 10
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+        cls.dst = cls.start_server("dst", "slash")
+        cls.manifest = None
+
+    def setUp(self):
+        if type(self).manifest is None:
+            type(self).manifest = self.seed(self.src, "simple",
+                                            extra=["--count", str(self.SEED_COUNT)])

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import unittest
 
-from mftest import MAILFERRY, REPO, ServerTestCase
+from mftest import MAILFERRY, REPO, SeededPairTestCase, ServerTestCase
 
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 from fake_imap import EMPTY_MAILBOX, FakeImapServer, Step  # noqa: E402
@@ -44,17 +44,8 @@ def b64(data):
     return base64.b64encode(data).decode("ascii")
 
 
-class DovecotLogins(ServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.src = cls.start_server("src", "slash")
-        cls.dst = cls.start_server("dst", "slash")
-        cls.manifest = None
-
-    def setUp(self):
-        if DovecotLogins.manifest is None:
-            DovecotLogins.manifest = self.seed(self.src, "simple", extra=["--count", "6"])
+class DovecotLogins(SeededPairTestCase):
+    SEED_COUNT = 6
 
     def fresh_source(self):
         """A Dovecot of its own for a failing login: Dovecot delays the logins from an IP

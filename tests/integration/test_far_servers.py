@@ -18,24 +18,14 @@ import os
 import subprocess
 import unittest
 
-from mftest import MAILFERRY, ServerTestCase
+from mftest import MAILFERRY, SeededPairTestCase
 
 RTT_MS = "60"
 FOLDERS, PER_FOLDER = 3, 10  # the "simple" profile spreads its messages over 3 folders
 
 
-class FarServers(ServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.src = cls.start_server("src", "slash")
-        cls.dst = cls.start_server("dst", "slash")
-        cls.manifest = None
-
-    def setUp(self):
-        if FarServers.manifest is None:
-            FarServers.manifest = self.seed(self.src, "simple",
-                                            extra=["--count", str(FOLDERS * PER_FOLDER)])
+class FarServers(SeededPairTestCase):
+    SEED_COUNT = FOLDERS * PER_FOLDER
 
     def run_counted(self, dst_user, src_url=None, dst_url=None, state=None):
         """One migrate --json of alice into dst_user; returns (summary, (source connections,

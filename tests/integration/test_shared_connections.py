@@ -22,23 +22,16 @@ import shutil
 import subprocess
 import tempfile
 
-from mftest import MAILFERRY, ServerTestCase
+from mftest import MAILFERRY, SeededPairTestCase
 
 FOLDERS, PER_FOLDER = 3, 1000  # 3 workers: one per 1,000 new messages (sync/migrator.h)
 
 
-class SharedConnections(ServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.src = cls.start_server("src", "slash")
-        cls.dst = cls.start_server("dst", "slash")
-        cls.manifest = None
+class SharedConnections(SeededPairTestCase):
+    SEED_COUNT = FOLDERS * PER_FOLDER
 
     def setUp(self):
-        if SharedConnections.manifest is None:
-            SharedConnections.manifest = self.seed(self.src, "simple",
-                                                   extra=["--count", str(FOLDERS * PER_FOLDER)])
+        super().setUp()
         self.runtime = tempfile.mkdtemp(prefix="mf-xdg-", dir=self.run_dir)
         self.slot_dir = os.path.join(self.runtime, "mailferry")
         os.mkdir(self.slot_dir, 0o700)
