@@ -42,11 +42,13 @@ std::vector<Result<FolderStatus>> MailSource::folderStatuses(const std::vector<F
   return out;
 }
 
-Result<MailSource::ReadView> MailSource::openForReadAndList(const Folder& folder, uint32_t minUid) {
+Result<MailSource::ReadView> MailSource::openForReadAndList(const Folder& folder, uint32_t minUid,
+                                                            bool withMessageId) {
   ReadView view;
   MF_ASSIGN_OR_RETURN(view.status, openForRead(folder));
   if (view.status.messages > 0) {
-    MF_ASSIGN_OR_RETURN(view.metas, listMessagesWithoutMessageId(minUid));
+    MF_ASSIGN_OR_RETURN(
+        view.metas, withMessageId ? listMessages(minUid) : listMessagesWithoutMessageId(minUid));
   }
   return view;
 }

@@ -80,14 +80,16 @@ class MailSource {
   virtual std::chrono::microseconds roundTrip() const { return {}; }
   // Opens a folder read-only (IMAP EXAMINE). Never changes anything on the server.
   virtual Result<FolderStatus> openForRead(const Folder& folder) = 0;
-  // openForRead, then listMessagesWithoutMessageId(minUid) when the folder holds messages.
-  // IMAP sends the two together, one round trip instead of two. The listing is of the folder
-  // as it is open now: a caller that expected another UIDVALIDITY must not use it.
+  // openForRead, then listMessages (withMessageId) or listMessagesWithoutMessageId from minUid
+  // when the folder holds messages. IMAP sends the two together, one round trip instead of
+  // two. The listing is of the folder as it is open now: a caller that expected another
+  // UIDVALIDITY must not use it.
   struct ReadView {
     FolderStatus status;
     std::vector<MessageMeta> metas;
   };
-  virtual Result<ReadView> openForReadAndList(const Folder& folder, uint32_t minUid);
+  virtual Result<ReadView> openForReadAndList(const Folder& folder, uint32_t minUid,
+                                              bool withMessageId);
   // Metadata of the open folder's messages with UID >= minUid, ascending by UID.
   virtual Result<std::vector<MessageMeta>> listMessages(uint32_t minUid) = 0;
   // The same without the Message-ID (left empty): what a server can answer from its index

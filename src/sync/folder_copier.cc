@@ -359,7 +359,9 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   const uint32_t watermark = saved_ ? saved_->sourceUidNext : 1;
   std::optional<std::vector<access::MessageMeta>> listedWithOpen;
   if (!options_.retryErrors && quick.messages > 0) {
-    MF_ASSIGN_OR_RETURN(auto view, source_.openForReadAndList(mapping.source, watermark));
+    // Without Message-IDs: the copy path reads them from the streamed headers.
+    MF_ASSIGN_OR_RETURN(auto view, source_.openForReadAndList(mapping.source, watermark,
+                                                              /*withMessageId=*/false));
     sourceStatus_ = view.status;
     listedWithOpen = std::move(view.metas);
   } else {

@@ -589,7 +589,8 @@ Result<std::vector<access::MessageMeta>> ImapAccount::fetchMetas(uint32_t minUid
 }
 
 Result<access::MailSource::ReadView> ImapAccount::openForReadAndList(const access::Folder& folder,
-                                                                     uint32_t minUid) {
+                                                                     uint32_t minUid,
+                                                                     bool withMessageId) {
   if (minUid == 0) minUid = 1;
   MF_RETURN_IF_ERROR(keepSessionUsable(2));
   // EXAMINE and the listing go out together: one round trip instead of two. Should the
@@ -597,7 +598,7 @@ Result<access::MailSource::ReadView> ImapAccount::openForReadAndList(const acces
   // 6.3.1), which is then ignored; nothing here changes anything on the server.
   std::vector<CommandBuilder> commands;
   commands.push_back(openCommand(folder, /*readOnly=*/true));
-  commands.push_back(listCommand(minUid, /*withMessageId=*/false));
+  commands.push_back(listCommand(minUid, withMessageId));
   seqToUid_.clear();
   OpenedFolder opened;
   ListedMessages listed;

@@ -65,7 +65,8 @@ class ImapAccount : public access::MailAccount {
       const std::vector<access::Folder>& folders) override;
   std::chrono::microseconds roundTrip() const override { return conn_->shortestRoundTrip(); }
   Result<access::FolderStatus> openForRead(const access::Folder& folder) override;
-  Result<ReadView> openForReadAndList(const access::Folder& folder, uint32_t minUid) override;
+  Result<ReadView> openForReadAndList(const access::Folder& folder, uint32_t minUid,
+                                      bool withMessageId) override;
   Result<std::vector<access::MessageMeta>> listMessages(uint32_t minUid) override;
   Result<std::vector<access::MessageMeta>> listMessagesWithoutMessageId(uint32_t minUid) override;
   Status fetchBodies(const std::vector<uint32_t>& uids, access::BodyConsumer& consumer) override;

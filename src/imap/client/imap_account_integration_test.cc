@@ -164,11 +164,11 @@ TEST_F(ImapAccountDovecotTest, OpenAndListTogetherMatchesOneAfterTheOther) {
     ASSERT_NE(last, 0u);
   }
 
-  auto view = account->openForReadAndList(*full, last - 2);
+  auto view = account->openForReadAndList(*full, last - 2, /*withMessageId=*/true);
   ASSERT_TRUE(view.isOk()) << view.status().message();
   auto opened = account->openForRead(*full);
   ASSERT_TRUE(opened.isOk()) << opened.status().message();
-  auto listed = account->listMessagesWithoutMessageId(last - 2);
+  auto listed = account->listMessages(last - 2);
   ASSERT_TRUE(listed.isOk()) << listed.status().message();
   EXPECT_EQ(view->status.messages, 5u);
   EXPECT_EQ(view->status.uidValidity, opened->uidValidity);
@@ -179,13 +179,15 @@ TEST_F(ImapAccountDovecotTest, OpenAndListTogetherMatchesOneAfterTheOther) {
     EXPECT_EQ(view->metas[i].uid, (*listed)[i].uid);
     EXPECT_EQ(view->metas[i].size, (*listed)[i].size);
     EXPECT_EQ(view->metas[i].internalDate, (*listed)[i].internalDate);
+    EXPECT_EQ(view->metas[i].messageId, (*listed)[i].messageId);
+    EXPECT_EQ(view->metas[i].messageId, "<m" + std::to_string(i + 2) + "@openlist>");
   }
 
-  auto above = account->openForReadAndList(*full, last + 1);
+  auto above = account->openForReadAndList(*full, last + 1, false);
   ASSERT_TRUE(above.isOk()) << above.status().message();
   EXPECT_TRUE(above->metas.empty());
 
-  auto none = account->openForReadAndList(*empty, 1);
+  auto none = account->openForReadAndList(*empty, 1, false);
   ASSERT_TRUE(none.isOk()) << none.status().message();
   EXPECT_EQ(none->status.messages, 0u);
   EXPECT_TRUE(none->metas.empty());
@@ -193,11 +195,11 @@ TEST_F(ImapAccountDovecotTest, OpenAndListTogetherMatchesOneAfterTheOther) {
   access::Folder missing;
   missing.path = {"NoSuchOpenList"};
   missing.wireName = "NoSuchOpenList";
-  auto refused = account->openForReadAndList(missing, 1);
+  auto refused = account->openForReadAndList(missing, 1, false);
   ASSERT_FALSE(refused.isOk());
   EXPECT_NE(refused.status().message().find("NoSuchOpenList"), std::string::npos)
       << refused.status().message();
-  auto again = account->openForReadAndList(*full, 1);
+  auto again = account->openForReadAndList(*full, 1, false);
   ASSERT_TRUE(again.isOk()) << again.status().message();
   EXPECT_EQ(again->metas.size(), 5u);
 }
