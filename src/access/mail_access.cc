@@ -53,6 +53,12 @@ Result<MailSource::ReadView> MailSource::openForReadAndList(const Folder& folder
   return view;
 }
 
+Result<DestinationFolderInfo> MailDestination::subscribeAndOpenForAppend(const Folder& folder,
+                                                                         Status& subscribed) {
+  subscribed = subscribe(folder);
+  return openForAppend(folder);
+}
+
 bool MessageMeta::hasFlag(std::string_view flag) const {
   for (const auto& f : flags) {
     if (equalsIgnoreCase(f, flag)) return true;

@@ -142,6 +142,10 @@ class MailDestination {
   virtual Status subscribe(const Folder& folder) = 0;
   // Selects a folder for appending (IMAP SELECT).
   virtual Result<DestinationFolderInfo> openForAppend(const Folder& folder) = 0;
+  // subscribe(folder), then openForAppend(folder); `subscribed` gets the SUBSCRIBE's outcome.
+  // IMAP sends the two together: a new folder's subscription costs no round trip of its own.
+  virtual Result<DestinationFolderInfo> subscribeAndOpenForAppend(const Folder& folder,
+                                                                  Status& subscribed);
 
   // Pipelined appends into the open folder: beginAppend, appendData until `size` bytes were
   // given, endAppend. Several appends may be in flight; results come from collect().

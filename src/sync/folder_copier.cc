@@ -328,11 +328,19 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   } else {
     MF_ASSIGN_OR_RETURN(quick, source_.folderStatus(mapping.source));
   }
+  // A subscription the caller asked for: a refusal is a note, a broken session an error.
+  auto settleSubscription = [&]() -> Status {
+    if (!subscribeOnOpen_ || subscribed_) return Status::ok();
+    if (isRetryable(subscribed_)) return subscribed_;
+    report.notes.push_back("could not subscribe: " + subscribed_.message());
+    return Status::ok();
+  };
   // Work per folder, not per message, when nothing is new (SPEC.md 5).
   if (!options_.retryErrors && saved_ && mapping.existingDestination &&
       isUpToDate(*saved_, quick, report.destination)) {
     report.upToDate = true;
-    return Status::ok();
+    if (subscribeOnOpen_) subscribed_ = destination_.subscribe(destinationFolder_);
+    return settleSubscription();
   }
   if (options_.dryRun && !mapping.existingDestination) report.willCreate = true;
 
@@ -343,12 +351,16 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   // connection until `selected` is read.
   std::future<Result<access::DestinationFolderInfo>> selected;
   if (!options_.dryRun) {
-    selected = std::async(std::launch::async,
-                          [this] { return destination_.openForAppend(destinationFolder_); });
+    selected = std::async(std::launch::async, [this] {
+      return subscribeOnOpen_
+                 ? destination_.subscribeAndOpenForAppend(destinationFolder_, subscribed_)
+                 : destination_.openForAppend(destinationFolder_);
+    });
   }
   auto awaitSelected = [&]() -> Status {
     if (!selected.valid()) return Status::ok();
     auto info = selected.get();
+    MF_RETURN_IF_ERROR(settleSubscription());
     if (!info) return info.status();
     destinationInfo_ = std::move(info).value();
     return Status::ok();

@@ -46,6 +46,11 @@ class FolderCopier {
                    bool resuming = false, const access::FolderStatus* plannedStatus = nullptr,
                    ShareBoard::Ticket* shareTicket = nullptr);
 
+  // Subscribe the destination folder as run() opens it (its SUBSCRIBE pipelined with the
+  // SELECT). A refusal is a note in the report ("could not subscribe: ..."), a dropped
+  // connection the folder's error, retried as any.
+  void subscribeOnOpen(bool subscribe) { subscribeOnOpen_ = subscribe; }
+
   // Helper side: copies range `range` of another copier's folder on this copier's
   // connections (opening the folder pair first). The caller hands the outcome to
   // shares.finish().
@@ -107,6 +112,8 @@ class FolderCopier {
   std::vector<const access::MessageMeta*> keywordRetry_;
   std::vector<const access::MessageMeta*> singleRetry_;  // refused within a MULTIAPPEND
   std::set<uint32_t> recovered_;  // pending intents found on the destination at start
+  bool subscribeOnOpen_ = false;
+  Status subscribed_;  // the outcome of that SUBSCRIBE
 };
 
 }  // namespace mf::sync

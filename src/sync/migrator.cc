@@ -167,17 +167,13 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
         ready = made.status();
       }
     }
-    if (ready && !options_.dryRun && mapping.source.subscribed &&
-        !(mapping.existingDestination && mapping.existingDestination->subscribed)) {
-      Status s = worker.destination->subscribe(destinationFolder);
-      if (!s && isRetryable(s))
-        ready = s;
-      else if (!s)
-        report.notes.push_back("could not subscribe: " + s.message());
-    }
     if (ready) {
       FolderCopier copier(*worker.source, *worker.destination, *worker.destination, *store_,
                           options_, *progress_);
+      // The subscription goes out with the copier's SELECT (one round trip for both).
+      copier.subscribeOnOpen(
+          !options_.dryRun && mapping.source.subscribed &&
+          !(mapping.existingDestination && mapping.existingDestination->subscribed));
       FolderMapping actual = mapping;
       if (!options_.dryRun) actual.destinationPath = destinationFolder.path;
       // The plan's STATUS serves the first attempt; a retry asks again.

@@ -742,10 +742,15 @@ Result<access::Folder> ImapAccount::createFolder(const std::vector<std::string>&
                     describe() + ": " + Connection::statusFromTagged(done, "CREATE").message());
 }
 
-Status ImapAccount::subscribe(const access::Folder& folder) {
-  MF_RETURN_IF_ERROR(keepSessionUsable(1));
+CommandBuilder ImapAccount::subscribeCommand(const access::Folder& folder) {
   CommandBuilder cmd(conn_->nextTag(), "SUBSCRIBE", conn_->literalPlus());
   cmd.astring(folder.wireName);
+  return cmd;
+}
+
+Status ImapAccount::subscribe(const access::Folder& folder) {
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
+  CommandBuilder cmd = subscribeCommand(folder);
   MF_ASSIGN_OR_RETURN(Response done, run(cmd));
   return Connection::statusFromTagged(done, "SUBSCRIBE " + folder.displayName());
 }
@@ -755,6 +760,28 @@ Result<access::DestinationFolderInfo> ImapAccount::openForAppend(const access::F
   access::DestinationFolderInfo info;
   auto opened = openFolder(folder, /*readOnly=*/false, &info);
   if (!opened) return opened.status();
+  return info;
+}
+
+Result<access::DestinationFolderInfo> ImapAccount::subscribeAndOpenForAppend(
+    const access::Folder& folder, Status& subscribed) {
+  MF_RETURN_IF_ERROR(keepSessionUsable(2));
+  // Pipelined: the SELECT does not depend on the SUBSCRIBE's outcome.
+  std::vector<CommandBuilder> commands;
+  commands.push_back(subscribeCommand(folder));
+  commands.push_back(openCommand(folder, /*readOnly=*/false));
+  seqToUid_.clear();
+  OpenedFolder opened;
+  MF_ASSIGN_OR_RETURN(auto done, conn_->executeAll(commands, 2, [&](size_t oldest, Response& r) {
+    noteUntagged(r);
+    if (oldest == 1) opened.absorb(r);
+  }));
+  for (const Response& r : done) {
+    if (!r.isOk()) ++sessionErrors_;
+  }
+  subscribed = Connection::statusFromTagged(done[0], "SUBSCRIBE " + folder.displayName());
+  access::DestinationFolderInfo info;
+  MF_RETURN_IF_ERROR(finishOpen(folder, /*readOnly=*/false, done[1], opened, &info).status());
   return info;
 }
 

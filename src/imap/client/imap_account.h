@@ -76,6 +76,8 @@ class ImapAccount : public access::MailAccount {
   Result<access::Folder> createFolder(const std::vector<std::string>& path) override;
   Status subscribe(const access::Folder& folder) override;
   Result<access::DestinationFolderInfo> openForAppend(const access::Folder& folder) override;
+  Result<access::DestinationFolderInfo> subscribeAndOpenForAppend(const access::Folder& folder,
+                                                                  Status& subscribed) override;
   Status beginAppend(const access::AppendRequest& request) override;
   Status appendData(std::string_view chunk) override;
   Status endAppend() override;
@@ -107,6 +109,7 @@ class ImapAccount : public access::MailAccount {
   // STATUS (MESSAGES UIDNEXT UIDVALIDITY [HIGHESTMODSEQ]) of a folder, and the error for a
   // refused one.
   CommandBuilder statusCommand(const access::Folder& folder);
+  CommandBuilder subscribeCommand(const access::Folder& folder);
   Status statusRefused(const access::Folder& folder, const Response& done) const;
   // STATUS commands in flight at once when a run plans its folders: each answer is ~100
   // bytes, so the server's replies never fill a socket buffer while we are still sending.

@@ -204,6 +204,38 @@ TEST_F(ImapAccountDovecotTest, OpenAndListTogetherMatchesOneAfterTheOther) {
   EXPECT_EQ(again->metas.size(), 5u);
 }
 
+// SUBSCRIBE and SELECT pipelined: both done, the SELECT's answers are the folder's; a
+// missing folder's SELECT error comes back whatever the SUBSCRIBE said.
+TEST_F(ImapAccountDovecotTest, SubscribeAndSelectTogether) {
+  auto account = open();
+  ASSERT_TRUE(account);
+  auto created = account->createFolder({"SubSelect"});
+  ASSERT_TRUE(created.isOk()) << created.status().message();
+  ASSERT_TRUE(account->openForAppend(*created).isOk());
+  ASSERT_NE(appendOne(*account, "one@subselect"), 0u);
+  Status subscribed(Errc::kInternal, "not set");
+  auto info = account->subscribeAndOpenForAppend(*created, subscribed);
+  ASSERT_TRUE(info.isOk()) << info.status().message();
+  EXPECT_TRUE(subscribed.isOk()) << subscribed.message();
+  EXPECT_EQ(info->status.messages, 1u);
+  EXPECT_GT(info->status.uidValidity, 0u);
+  auto listed = account->listFolders();
+  ASSERT_TRUE(listed.isOk()) << listed.status().message();
+  bool found = false;
+  for (const auto& f : *listed) found = found || (f.wireName == "SubSelect" && f.subscribed);
+  EXPECT_TRUE(found);
+
+  access::Folder missing;
+  missing.path = {"NoSuchSubSelect"};
+  missing.wireName = "NoSuchSubSelect";
+  auto refused = account->subscribeAndOpenForAppend(missing, subscribed);
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_NE(refused.status().message().find("NoSuchSubSelect"), std::string::npos)
+      << refused.status().message();
+  // In step afterwards.
+  ASSERT_TRUE(account->openForAppend(*created).isOk());
+}
+
 // LIST and LSUB go out together; subscriptions are still told apart from mere folders.
 TEST_F(ImapAccountDovecotTest, ListingMarksOnlySubscribedFolders) {
   auto account = open();
