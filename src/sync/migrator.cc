@@ -435,11 +435,14 @@ Result<MigrationReport> Migrator::run() {
   // one of the waiting folders itself): one more only while the waiting folders hold another
   // kMessagesPerWorker new messages for each worker then running, the same measure as at
   // the start, so the tail of a run does not pay two logins for a few small folders.
+  // Set once a server refused an extra worker's connections: no more are tried this run.
+  std::atomic<bool> extraRefused{false};
   auto startWorkers = [&](bool atStart) {
     std::lock_guard lock(startMutex);
     const size_t before = startedWorkers;
     auto worthAnother = [&] {
       if (atStart) return true;
+      if (extraRefused) return false;
       // A big folder being copied has a part to hand out and nobody is coming for it: one
       // more worker (per call: the next batch boundary looks again once it took its part).
       if (splitting && startedWorkers == before && shareBoard.wantsHelper()) return true;
@@ -470,6 +473,24 @@ Result<MigrationReport> Migrator::run() {
       if (!gaveUp_) startWorkers(/*atStart=*/false);
     });
   work = [&](Worker& worker) {
+    // A worker beyond the first opens its connections before it takes a folder (retrying
+    // what may pass, as any reconnect). A server that refuses them (a cap on sessions per
+    // user, which the user's own mail apps share) costs the run that worker, not the
+    // folders it would have taken: the others go on.
+    if (&worker != &workers[0] && (!worker.source || !worker.destination) &&
+        next.load() < pending.size()) {
+      uint32_t failures = 0;
+      if (Status opened = reconnectWithBackoff(worker, failures); !opened) {
+        if (!extraRefused.exchange(true)) {
+          progress_->onNotice("could not open another connection pair (" + opened.message() +
+                              "); going on over the connections already open");
+        }
+        worker.source.reset();
+        worker.destination.reset();
+        worker.lease.reset();
+        return;
+      }
+    }
     for (;;) {
       // Expected before it is taken, so a worker that finds the queue empty meanwhile waits
       // for this folder's parts instead of leaving.

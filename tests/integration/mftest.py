@@ -130,10 +130,12 @@ class ServerTestCase(unittest.TestCase):
         return [int(p) for p in out]
 
     @classmethod
-    def start_server(cls, name, flavor="slash", pop3=False):
+    def start_server(cls, name, flavor="slash", pop3=False, env=None):
+        """`env`: extra settings for dovecot.sh (e.g. MF_DOVECOT_MAX_IMAP_CONNECTIONS)."""
         ports = cls.free_ports(4 if pop3 else 2)
         res = subprocess.run([DOVECOT_SH, "start", name, flavor] + [str(p) for p in ports],
-                             env=cls.server_env(), capture_output=True, text=True)
+                             env=dict(cls.server_env(), **(env or {})), capture_output=True,
+                             text=True)
         if res.returncode != 0:
             raise RuntimeError("cannot start dovecot %s: %s %s" % (name, res.stdout, res.stderr))
         with open(os.path.join(cls.run_dir, "dovecot-" + name, "instance.json")) as f:

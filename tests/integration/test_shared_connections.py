@@ -11,7 +11,10 @@ connection):
   server, says so, and still copies everything exactly;
 - slots freed while it runs: it starts another worker at the next folder boundary and says so;
 - a runtime directory it cannot trust (mode 0777): it says it runs unshared and opens its
-  workers as before.
+  workers as before;
+- a destination that allows one session per user (Dovecot's mail_max_userip_connections = 1):
+  the extra workers' logins are refused ([LIMIT]), and the run goes on over its first
+  connections, says so once with the server's words and a remedy, and copies everything.
 Every migration is checked with the independent oracle (tests/corpus/dump.py --verify).
 """
 
@@ -152,6 +155,37 @@ class SharedConnections(SeededPairTestCase):
         self.assertIn(
             "connections to these servers freed up: now copying over 2 connections to each",
             self.notices(events))
+
+    def test_a_server_refusing_extra_connections_leaves_the_run_its_first(self):
+        """A destination that allows one IMAP session per user and IP (Dovecot's
+        mail_max_userip_connections = 1, as hosts cap connections per account): the extra
+        workers' logins are refused, and the run copies everything over the connection it
+        has, says so, and exits 0; it neither fails nor skips the folders those workers
+        would have taken."""
+        capped = self.start_server("dst-capped", "slash",
+                                   env={"MF_DOVECOT_MAX_IMAP_CONNECTIONS": "1"})
+        self.addCleanup(self.stop_server, "dst-capped")
+        env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime,
+                   MAILFERRY_FROM_PASSWORD=self.src.password("alice"),
+                   MAILFERRY_TO_PASSWORD=capped.password("alice"))
+        argv = [MAILFERRY, "migrate", "--from", self.src.url("alice"), "--to",
+                capped.url("alice"), "--from-ca-file", self.src.ca_file, "--to-ca-file",
+                capped.ca_file, "--state", os.path.join(self.runtime, "state-capped.db"),
+                "--json", "--retry-backoff", "0.1"]
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True)
+        summary, events, stderr = self.finish(proc)
+        self.assertEqual((summary["failed"], summary["folders_failed"]), (0, 0), summary)
+        said = [n for n in self.notices(events) if "could not open another connection" in n]
+        self.assertEqual(len(said), 1, self.notices(events))
+        # The server's words, and what to do about them (RFC 5530 [LIMIT]), not "check the
+        # password".
+        self.assertIn("Maximum number of connections", said[0])
+        self.assertIn("close other mail apps connected to this mailbox, or lower --parallel",
+                      said[0])
+        self.assertNotIn("password", said[0])
+        res = self.oracle_verify(capped, self.manifest)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
 
     def test_an_open_runtime_directory_is_not_trusted(self):
         os.chmod(self.slot_dir, 0o777)

@@ -22,6 +22,10 @@
 #                    no imaps/pop3s listeners (their ports are still required but left unused).
 #                    For benchmarks that compare tools over plain IMAP (bench/run). Default "yes";
 #                    `restart` keeps the mode the instance was started with.
+#   MF_DOVECOT_MAX_IMAP_CONNECTIONS
+#                    IMAP sessions one user may hold from one IP (Dovecot's
+#                    mail_max_userip_connections; default 200, Dovecot's own default is 10): a
+#                    small number makes a server that refuses a run's extra connections.
 #
 # Every instance listens on 127.0.0.1 only. `start` returns once every port accepts connections
 # (or prints the log and fails after ~10 s). Only processes this script started are ever signalled,
@@ -237,6 +241,8 @@ cmd_start() {
   [[ $(printf '%s\n' "${ports[@]}" | sort -u | wc -l) -eq ${#ports[@]} ]] || die "ports must differ"
   local ssl=${MF_DOVECOT_SSL:-yes}
   case "$ssl" in yes|no) ;; *) die "MF_DOVECOT_SSL must be yes or no, not '$ssl'" ;; esac
+  [[ "${MF_DOVECOT_MAX_IMAP_CONNECTIONS:-200}" =~ ^[1-9][0-9]*$ ]] ||
+    die "MF_DOVECOT_MAX_IMAP_CONNECTIONS must be a positive number"
   if [[ "$ssl" == no ]]; then
     # Dovecot does not listen on ssl=yes listeners when ssl = no: wait only for the plain ones.
     ports=("$imap_port")
@@ -438,7 +444,7 @@ EOF
 protocol imap {
   mail_plugins = \$mail_plugins imap_zlib
   # Tests open many parallel sessions per user from 127.0.0.1.
-  mail_max_userip_connections = 200
+  mail_max_userip_connections = ${MF_DOVECOT_MAX_IMAP_CONNECTIONS:-200}
 }
 pop3_uidl_format = %08Xu%08Xv
 protocol pop3 {

@@ -432,7 +432,22 @@ Status Connection::refused(const LoginPlan& plan, const Response& answer) const 
   if (plan.forced && !mech.empty() && !hasCapability("AUTH=" + std::string(mech))) {
     text += ", which the server does not advertise";
   }
-  text += "): " + answer.status + " " + sentence(answer) + " " + plan.remedy;
+  text += "): " + answer.status + " " + sentence(answer) + " ";
+  // RFC 5530 response codes that say the credentials were not the problem.
+  if (answer.code == "LIMIT") {
+    // Dovecot's mail_max_userip_connections, Gmail's 15 sessions per account, ...
+    // Not retried: the sessions that fill the cap (a phone, a desktop client) seldom end
+    // by themselves. A run's extra connections just go without (sync/migrator.cc).
+    text +=
+        "The server limits how many sessions this user may hold at once: close other mail "
+        "apps connected to this mailbox, or lower --parallel.";
+    return Status(Errc::kAuth, ErrorClass::kConfiguration, text);
+  }
+  if (answer.code == "UNAVAILABLE") {
+    text += "The server cannot log this user in just now: try again later.";
+    return Status(Errc::kAuth, ErrorClass::kRetry, text);
+  }
+  text += plan.remedy;
   return Status(Errc::kAuth, ErrorClass::kConfiguration, text);
 }
 
