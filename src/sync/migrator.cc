@@ -154,7 +154,12 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
     FolderReport report;
     access::Folder destinationFolder;
     Status ready;
-    if (mapping.existingDestination) {
+    // An earlier run had to copy this folder under another name (a numbered one): go on
+    // with that folder, even when the planned name exists by now, or the folder's mail would
+    // end up split over two folders.
+    if (auto used = renamedByAnEarlierRun(mapping)) {
+      destinationFolder = *used;
+    } else if (mapping.existingDestination) {
       destinationFolder = *mapping.existingDestination;
     } else if (created) {
       destinationFolder = *created;
@@ -234,29 +239,44 @@ void Migrator::helpWithBigFolders(Worker& worker, ShareBoard& board) {
   }
 }
 
+std::optional<access::Folder> Migrator::renamedByAnEarlierRun(const FolderMapping& mapping) {
+  if (options_.dryRun) return std::nullopt;
+  auto saved = store_->loadFolder(options_.mailboxKey, mapping.source.displayName());
+  if (!saved || !*saved || (*saved)->destinationFolder == joinPath(mapping.destinationPath)) {
+    return std::nullopt;
+  }
+  for (const auto& f : destinationFolders_) {
+    if (f.selectable && f.displayName() == (*saved)->destinationFolder) return f;
+  }
+  return std::nullopt;
+}
+
 Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
                                                          const FolderMapping& mapping,
                                                          std::vector<std::string>& notes) {
   access::MailDestination& destination = *worker.destination;
   std::vector<std::string> path = mapping.destinationPath;
-  // An earlier run may have had to rename this folder: go on with the folder it used.
-  auto saved = store_->loadFolder(options_.mailboxKey, mapping.source.displayName());
-  if (saved && *saved && (*saved)->destinationFolder != joinPath(path)) {
-    for (const auto& f : destinationFolders_) {
-      if (f.displayName() == (*saved)->destinationFolder) return f;
-    }
-  }
+  if (auto used = renamedByAnEarlierRun(mapping)) return *used;
   auto created = destination.createFolder(path);
   if (created) return created;
   if (created.status().code() == Errc::kAlreadyExists) {
     // Made meanwhile (by another run, or by us before a reconnect)? Then it is simply ours.
+    // Listed \Noselect, it may still be in the making (Dovecot lists a folder whose
+    // directory exists before its mail files do, e.g. while the session of a run killed
+    // right after its CREATE finishes it): look again a few times before taking it for a
+    // mere container of other folders.
     bool onlyContainer = false;
-    if (auto listed = destination.listFolders(); listed) {
+    for (int look = 0; look < 5; ++look) {
+      if (look > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      onlyContainer = false;
+      auto listed = destination.listFolders();
+      if (!listed) break;
       for (const auto& f : *listed) {
         if (f.path != path) continue;
         if (f.selectable) return f;
-        onlyContainer = true;  // \Noselect, and this server will not make it a folder
+        onlyContainer = true;
       }
+      if (!onlyContainer) break;  // not listed at all: the name is held in another case
     }
     // Not in our LIST, yet "exists": another folder holds the name under another case (a
     // case-folding server such as Exchange). Merging two folders would mix their mail: keep

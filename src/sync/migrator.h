@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "access/mail_access.h"
@@ -113,6 +114,9 @@ class Migrator {
                                         ShareBoard::Ticket* shareTicket);
   // Copies parts of other workers' big folders until none is left to take over.
   void helpWithBigFolders(Worker& worker, ShareBoard& board);
+  // The destination folder an earlier run used for this mapping under another name (it had
+  // to rename it), if that folder is still there.
+  std::optional<access::Folder> renamedByAnEarlierRun(const FolderMapping& mapping);
   Result<access::Folder> createDestinationFolder(Worker& worker, const FolderMapping& mapping,
                                                  std::vector<std::string>& notes);
   std::chrono::milliseconds backoff(uint32_t attempt) const;

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -45,6 +46,36 @@ class Server:
 
     def maildir(self, user="alice"):
         return os.path.join(self.run_dir, "dovecot-" + self.name, "mail", user, "Maildir")
+
+    def wait_until_idle(self, timeout=10.0):
+        """Waits until this Dovecot has no IMAP session process left: a client that logged out
+        leaves a session that may still be writing its indexes for a moment, and deleting a
+        Maildir under it lets it write them back (a folder then missing from LIST). Returns
+        False if sessions remain after `timeout` seconds."""
+        with open(os.path.join(self.run_dir, "dovecot-" + self.name, "base_dir")) as f:
+            base = f.read().strip()
+        with open(os.path.join(base, "master.pid")) as f:
+            master = f.read().strip()
+        deadline = time.monotonic() + timeout
+        while True:
+            sessions = 0
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open("/proc/%s/stat" % entry) as f:
+                        stat = f.read()
+                except OSError:
+                    continue  # gone meanwhile
+                comm = stat[stat.find("(") + 1:stat.rfind(")")]
+                ppid = stat[stat.rfind(")") + 2:].split()[1]
+                if comm == "imap" and ppid == master:
+                    sessions += 1
+            if sessions == 0:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
 
     def logins(self, user="alice"):
         """IMAP logins of `user` so far, from Dovecot's log (one "Login:" line each)."""

@@ -85,7 +85,9 @@ class Quirks(ServerTestCase):
     def setUp(self):
         # An empty mailbox for every test: with no session open, Dovecot keeps nothing of a
         # Maildir outside it (indexes, uidlist and subscriptions live inside), so deleting it
-        # is a fresh account, much faster than restarting the server.
+        # is a fresh account, much faster than restarting the server. The previous test's
+        # sessions may still be closing (writing indexes): wait for them first.
+        self.assertTrue(self.dv.wait_until_idle(), "Dovecot sessions of the last test linger")
         shutil.rmtree(self.dv.maildir(), ignore_errors=True)
         type(self).counter += 1
         self.state = os.path.join(self.run_dir, "state-%d.db" % type(self).counter)
