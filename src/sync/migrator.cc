@@ -471,7 +471,9 @@ Result<MigrationReport> Migrator::run() {
       for (size_t k = next.load(); k < pending.size(); ++k, ++waitingFolders) {
         waitingMessages += newMessages[pending[k]];
       }
-      return waitingFolders >= 2 &&
+      // The worker asking takes one waiting folder itself, and each worker started in this
+      // call another: no more workers than that leaves folders for.
+      return waitingFolders >= (startedWorkers - before) + 2 &&
              (far || waitingMessages >= kMessagesPerWorker * (startedWorkers + 1));
     };
     while (startedWorkers < workerCount && worthAnother()) {
