@@ -265,6 +265,9 @@ Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
     // directory exists before its mail files do, e.g. while the session of a run killed
     // right after its CREATE finishes it): look again a few times before taking it for a
     // mere container of other folders.
+    // A \Noselect name may also be the parent a child folder's CREATE made a moment ago on
+    // another connection (worker B's "Work" while worker A creates "Work/Projects"): once
+    // that is done, CREATE makes it a folder, so it is asked again too.
     bool onlyContainer = false;
     for (int look = 0; look < 5; ++look) {
       if (look > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -277,6 +280,9 @@ Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
         onlyContainer = true;
       }
       if (!onlyContainer) break;  // not listed at all: the name is held in another case
+      auto again = destination.createFolder(path);
+      if (again) return again;
+      if (again.status().code() != Errc::kAlreadyExists) return again.status();
     }
     // Not in our LIST, yet "exists": another folder holds the name under another case (a
     // case-folding server such as Exchange). Merging two folders would mix their mail: keep
