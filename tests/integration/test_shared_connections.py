@@ -62,14 +62,15 @@ class SharedConnections(SeededPairTestCase):
             f.close()  # closing drops the flock
         self.held = []
 
-    def start(self, dst_user, args=(), src_url=None):
+    def start(self, dst_user, args=(), src_url=None, dst=None):
+        dst = dst or self.dst
         env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime,
                    MAILFERRY_FROM_PASSWORD=self.src.password("alice"),
-                   MAILFERRY_TO_PASSWORD=self.dst.password(dst_user))
+                   MAILFERRY_TO_PASSWORD=dst.password(dst_user))
         state = os.path.join(self.runtime, "state-%s.db" % dst_user)
         argv = [MAILFERRY, "migrate", "--from", src_url or self.src.url("alice"), "--to",
-                self.dst.url(dst_user), "--from-ca-file", self.src.ca_file, "--to-ca-file",
-                self.dst.ca_file, "--state", state, "--json"] + list(args)
+                dst.url(dst_user), "--from-ca-file", self.src.ca_file, "--to-ca-file",
+                dst.ca_file, "--state", state, "--json"] + list(args)
         return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 stdin=subprocess.DEVNULL, text=True)
 
@@ -165,15 +166,7 @@ class SharedConnections(SeededPairTestCase):
         capped = self.start_server("dst-capped", "slash",
                                    env={"MF_DOVECOT_MAX_IMAP_CONNECTIONS": "1"})
         self.addCleanup(self.stop_server, "dst-capped")
-        env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime,
-                   MAILFERRY_FROM_PASSWORD=self.src.password("alice"),
-                   MAILFERRY_TO_PASSWORD=capped.password("alice"))
-        argv = [MAILFERRY, "migrate", "--from", self.src.url("alice"), "--to",
-                capped.url("alice"), "--from-ca-file", self.src.ca_file, "--to-ca-file",
-                capped.ca_file, "--state", os.path.join(self.runtime, "state-capped.db"),
-                "--json", "--retry-backoff", "0.1"]
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, text=True)
+        proc = self.start("alice", ["--retry-backoff", "0.1"], dst=capped)
         summary, events, stderr = self.finish(proc)
         self.assertEqual((summary["failed"], summary["folders_failed"]), (0, 0), summary)
         said = [n for n in self.notices(events) if "could not open another connection" in n]
