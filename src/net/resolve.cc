@@ -5,9 +5,11 @@
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
+#include "base/ascii.h"
 #include "net/net_util.h"
 
 namespace mf::net::detail {
@@ -65,11 +67,28 @@ Status dnsError(const std::string& host, int rc, int savedErrno) {
 
 }  // namespace
 
+// RFC 6761 section 6.4: "invalid" and every name under it never exist, and resolvers should
+// answer so at once. glibc asks the configured name server anyway; answering here spares a
+// query that can only fail (and keeps a mistyped placeholder off the network).
+bool isReservedInvalidName(std::string_view host) {
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);  // absolute form
+  constexpr std::string_view kLabel = "invalid";
+  if (host.size() < kLabel.size()) return false;
+  std::string_view last = host.substr(host.size() - kLabel.size());
+  if (!equalsIgnoreCase(last, kLabel)) return false;
+  return host.size() == kLabel.size() || host[host.size() - kLabel.size() - 1] == '.';
+}
+
 Result<AddrInfoList> resolveTcp(const std::string& host, uint16_t port, Millis timeout) {
   auto lookup = std::make_shared<Lookup>();
   lookup->host = host;
   lookup->service = std::to_string(port);
   lookup->numeric = isIpLiteral(host);
+  if (!lookup->numeric && isReservedInvalidName(host)) {
+    return Status(Errc::kDns, "cannot resolve host '" + host +
+                                  "': names ending in .invalid never exist (RFC 6761). "
+                                  "Check the host name.");
+  }
 
   if (lookup->numeric) {
     runLookup(lookup);  // no network involved

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "net/resolve.h"
 #include "net/stream.h"
 #include "net/test_support.h"
 
@@ -58,14 +59,44 @@ TEST(TcpStreamTest, RefusedNamesHostPortAndRemedy) {
                 ": nothing is listening there. Check the port and that the server is running.");
 }
 
+// Neither test below sends a DNS query (the suite stays on loopback): ".invalid" is answered
+// by resolveTcp itself, and glibc rejects a name with a space before asking a name server.
 TEST(TcpStreamTest, UnresolvableHostIsDnsError) {
   auto stream = connectTcp("no-such-host.invalid", 993, shortTimeouts());
   ASSERT_FALSE(stream.isOk());
   EXPECT_EQ(stream.status().code(), Errc::kDns) << stream.status().message();
+  EXPECT_NE(stream.status().errorClass(), ErrorClass::kRetry) << stream.status().message();
   EXPECT_NE(stream.status().message().find("cannot resolve host 'no-such-host.invalid': "),
             std::string::npos)
       << stream.status().message();
+  EXPECT_NE(stream.status().message().find("RFC 6761"), std::string::npos);
   EXPECT_NE(stream.status().message().find("Check the host name."), std::string::npos);
+}
+
+TEST(TcpStreamTest, HostNameTheResolverRejectsIsDnsError) {
+  auto stream = connectTcp("no such host", 993, shortTimeouts());
+  ASSERT_FALSE(stream.isOk());
+  EXPECT_EQ(stream.status().code(), Errc::kDns) << stream.status().message();
+  // glibc's own reason ("Name or service not known"), not the RFC 6761 shortcut.
+  EXPECT_NE(stream.status().message().find("cannot resolve host 'no such host': "),
+            std::string::npos)
+      << stream.status().message();
+  EXPECT_EQ(stream.status().message().find("RFC 6761"), std::string::npos);
+  EXPECT_NE(stream.status().message().find("Check the host name."), std::string::npos);
+}
+
+TEST(ResolveTest, ReservedInvalidNames) {
+  using detail::isReservedInvalidName;
+  EXPECT_TRUE(isReservedInvalidName("invalid"));
+  EXPECT_TRUE(isReservedInvalidName("invalid."));
+  EXPECT_TRUE(isReservedInvalidName("mail.example.INVALID"));
+  EXPECT_TRUE(isReservedInvalidName("x.Invalid."));
+  EXPECT_FALSE(isReservedInvalidName("myinvalid"));
+  EXPECT_FALSE(isReservedInvalidName("invalid.example.com"));
+  EXPECT_FALSE(isReservedInvalidName("mail.invalidhost"));
+  EXPECT_FALSE(isReservedInvalidName(""));
+  EXPECT_FALSE(isReservedInvalidName("."));
+  EXPECT_FALSE(isReservedInvalidName("localhost"));
 }
 
 TEST(TcpStreamTest, ReadTimesOutWhenServerIsSilent) {
