@@ -74,4 +74,39 @@ std::string numberedName(const std::string& component, int n) {
   return component + " (" + std::to_string(n) + ")";
 }
 
+namespace {
+
+// "Name (7)" -> "Name"; anything else unchanged.
+std::string withoutNumber(const std::string& component) {
+  if (component.size() < 4 || component.back() != ')') return component;
+  size_t open = component.rfind(" (");
+  if (open == std::string::npos || open + 3 > component.size() - 1) return component;
+  for (size_t i = open + 2; i + 1 < component.size(); ++i) {
+    if (component[i] < '0' || component[i] > '9') return component;
+  }
+  return component.substr(0, open);
+}
+
+bool isComponentRenamingOf(const std::string& used, const std::string& planned) {
+  if (used == planned) return true;
+  std::vector<std::string> candidates = renameCandidates(planned);
+  candidates.push_back(planned);
+  for (const std::string& base : {used, withoutNumber(used)}) {
+    for (const auto& candidate : candidates) {
+      if (base == candidate) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool isRenamingOf(const std::vector<std::string>& used, const std::vector<std::string>& planned) {
+  if (used.size() != planned.size()) return false;
+  for (size_t i = 0; i < used.size(); ++i) {
+    if (!isComponentRenamingOf(used[i], planned[i])) return false;
+  }
+  return true;
+}
+
 }  // namespace mf::sync

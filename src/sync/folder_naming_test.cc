@@ -13,4 +13,19 @@ TEST(FolderNaming, StepsInOrder) {
   EXPECT_TRUE(renameCandidates("Plain").empty());
   EXPECT_EQ(numberedName("trash", 2), "trash (2)");
 }
+
+TEST(FolderNaming, RenamingOfTellsOwnRenamesFromOtherNames) {
+  using Path = std::vector<std::string>;
+  EXPECT_TRUE(isRenamingOf(Path{"Sent"}, Path{"Sent"}));
+  EXPECT_TRUE(isRenamingOf(Path{"Sent (2)"}, Path{"Sent"}));
+  EXPECT_TRUE(isRenamingOf(Path{"Work", "a_b (12)"}, Path{"Work", "a^b"}));
+  EXPECT_TRUE(isRenamingOf(Path{"Old stuff"}, Path{"  Old   stuff "}));
+  EXPECT_TRUE(isRenamingOf(Path{"x_y", "In"}, Path{"x|y", "In"}));
+  // Names the user's rules chose differently, or a look-alike that is not our pattern.
+  EXPECT_FALSE(isRenamingOf(Path{"Old", "Projects"}, Path{"New", "Projects"}));
+  EXPECT_FALSE(isRenamingOf(Path{"Sent (x)"}, Path{"Sent"}));
+  EXPECT_FALSE(isRenamingOf(Path{"Sent ()"}, Path{"Sent"}));
+  EXPECT_FALSE(isRenamingOf(Path{"Sent (2)"}, Path{"Drafts"}));
+  EXPECT_FALSE(isRenamingOf(Path{"Work", "Sent"}, Path{"Sent"}));
+}
 }  // namespace mf::sync

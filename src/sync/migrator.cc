@@ -159,6 +159,7 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
     // end up split over two folders.
     if (auto used = renamedByAnEarlierRun(mapping)) {
       destinationFolder = *used;
+      if (first) report.notes.push_back(earlierDestinationNote(used->path, mapping));
     } else if (mapping.existingDestination) {
       destinationFolder = *mapping.existingDestination;
     } else if (created) {
@@ -237,6 +238,22 @@ void Migrator::helpWithBigFolders(Worker& worker, ShareBoard& board) {
       return;
     }
   }
+}
+
+std::string Migrator::earlierDestinationNote(const std::vector<std::string>& used,
+                                             const FolderMapping& mapping) {
+  const std::string usedName = joinPath(used);
+  const std::string planned = joinPath(mapping.destinationPath);
+  if (isRenamingOf(used, mapping.destinationPath)) {
+    return "going on in '" + usedName + "', where earlier runs copied this folder because the " +
+           "destination did not take '" + planned + "' then: its mail stays in one folder";
+  }
+  // Not a name of ours: the folder rules (--map, a preset) named it differently back then.
+  return "earlier runs copied this folder to '" + usedName + "'; the folder rules now give '" +
+         planned + "'. Going on in '" + usedName +
+         "' so its mail stays in one folder and nothing is copied twice. To switch, rename '" +
+         usedName + "' to '" + planned + "' on the destination before the next run: it goes on " +
+         "there without copying anything again";
 }
 
 std::optional<access::Folder> Migrator::renamedByAnEarlierRun(const FolderMapping& mapping) {

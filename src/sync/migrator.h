@@ -115,8 +115,12 @@ class Migrator {
   // Copies parts of other workers' big folders until none is left to take over.
   void helpWithBigFolders(Worker& worker, ShareBoard& board);
   // The destination folder an earlier run used for this mapping under another name (it had
-  // to rename it), if that folder is still there.
+  // to rename it, or the folder rules named it differently then), if that folder is still
+  // there: the folder goes on there, so its mail is never split over two folders.
   std::optional<access::Folder> renamedByAnEarlierRun(const FolderMapping& mapping);
+  // What the report says when an earlier run's destination `used` is kept (see above).
+  static std::string earlierDestinationNote(const std::vector<std::string>& used,
+                                            const FolderMapping& mapping);
   Result<access::Folder> createDestinationFolder(Worker& worker, const FolderMapping& mapping,
                                                  std::vector<std::string>& notes);
   std::chrono::milliseconds backoff(uint32_t attempt) const;

@@ -241,6 +241,61 @@ class NoselectParentOnDestination(ServerTestCase):
         self.assertEqual(oracle.returncode, 0, oracle.stdout + oracle.stderr)
 
 
+class ChangedMapBetweenRuns(ServerTestCase):
+    """A --map rule changed after a folder was copied: the folder goes on in the destination
+    the earlier runs filled (its mail stays in one folder, nothing is copied twice), the run
+    says so and how to switch; renaming that folder on the destination to the new name is the
+    switch, and the next run goes on there without copying anything again."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+        cls.dst = cls.start_server("dst", "slash")
+
+    def imap(self, server):
+        context = ssl.create_default_context(cafile=server.ca_file)
+        imap = imaplib.IMAP4_SSL("127.0.0.1", server.info["imaps_port"], ssl_context=context)
+        imap.login("alice", server.password())
+        return imap
+
+    def test_changed_map_keeps_the_earlier_destination_and_says_how_to_switch(self):
+        manifest = self.seed(self.src, "full")
+        state = os.path.join(self.run_dir, "state.db")
+        first = self.migrate_json(self.src, self.dst, state, ["--map", "Work=Old"])
+        self.assertEqual((first["failed"], first["copied"]), (0, manifest["totals"]["messages"]))
+        names = {f["name"] for f in self.dump(self.dst)["folders"]}
+        self.assertIn("Old/Projects", names)
+
+        second = self.migrate_json(self.src, self.dst, state, ["--map", "Work=New"])
+        self.assertEqual((second["failed"], second["copied"]), (0, 0), second)
+        names = {f["name"] for f in self.dump(self.dst)["folders"]}
+        self.assertFalse([n for n in names if n == "New" or n.startswith("New/")], names)
+        work = [f for f in second["folders"] if f["source"] == "Work/Projects"]
+        self.assertEqual(len(work), 1, second["folders"])
+        self.assertEqual(work[0]["destination"], "Old/Projects")
+        notes = " ".join(work[0]["notes"])
+        self.assertIn("'Old/Projects'", notes)
+        self.assertIn("'New/Projects'", notes)
+        self.assertIn("To switch, rename 'Old/Projects' to 'New/Projects'", notes)
+
+        # The switch: rename on the destination, one new message on the source.
+        with self.imap(self.dst) as imap:
+            self.assertEqual(imap.rename("Old", "New")[0], "OK")
+        new_message = (b"From: a@example.test\r\nSubject: after the rename\r\n"
+                       b"Message-ID: <after-rename@migrate.mailferry.test>\r\n\r\nbody\r\n")
+        with self.imap(self.src) as imap:
+            self.assertEqual(imap.append("Work/Projects", None, None, new_message)[0], "OK")
+        third = self.migrate_json(self.src, self.dst, state, ["--map", "Work=New"])
+        self.assertEqual((third["failed"], third["copied"]), (0, 1), third)
+        work = [f for f in third["folders"] if f["source"] == "Work/Projects"]
+        self.assertEqual(work[0]["destination"], "New/Projects")
+        self.assertFalse([n for n in work[0]["notes"] if "earlier runs" in n], work[0]["notes"])
+        res = self.mailferry("verify", self.src, self.dst, ["--deep", "--map", "Work=New"])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("Result: identical", res.stdout)
+
+
 class ErrorsAndSecurity(ServerTestCase):
     @classmethod
     def setUpClass(cls):
