@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "base/ascii.h"
+
 namespace mf::sync {
 namespace {
 
@@ -87,13 +89,15 @@ std::string withoutNumber(const std::string& component) {
   return component.substr(0, open);
 }
 
+// Case is ignored: a numbered name comes from a collision on a server that ignores case,
+// where the planned name may be the other folder's spelling ("Trash (2)" for "trash").
 bool isComponentRenamingOf(const std::string& used, const std::string& planned) {
   if (used == planned) return true;
   std::vector<std::string> candidates = renameCandidates(planned);
   candidates.push_back(planned);
   for (const std::string& base : {used, withoutNumber(used)}) {
     for (const auto& candidate : candidates) {
-      if (base == candidate) return true;
+      if (equalsIgnoreCase(base, candidate)) return true;
     }
   }
   return false;

@@ -27,8 +27,8 @@ std::vector<std::string> renameCandidates(const std::string& component);
 std::string numberedName(const std::string& component, int n);
 
 // `used` is a name these rules (a candidate, a numbered name, or a numbered candidate, for
-// any component) can make of `planned`: a folder an earlier run had to rename, as opposed
-// to one the user's folder rules named differently back then.
+// any component; ASCII case ignored) can make of `planned`: a folder an earlier run had to rename,
+// as opposed to one the user's folder rules named differently back then.
 bool isRenamingOf(const std::vector<std::string>& used, const std::vector<std::string>& planned);
 
 }  // namespace mf::sync

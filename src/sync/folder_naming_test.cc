@@ -18,6 +18,7 @@ TEST(FolderNaming, RenamingOfTellsOwnRenamesFromOtherNames) {
   using Path = std::vector<std::string>;
   EXPECT_TRUE(isRenamingOf(Path{"Sent"}, Path{"Sent"}));
   EXPECT_TRUE(isRenamingOf(Path{"Sent (2)"}, Path{"Sent"}));
+  EXPECT_TRUE(isRenamingOf(Path{"Trash (2)"}, Path{"trash"}));  // a fold-case collision
   EXPECT_TRUE(isRenamingOf(Path{"Work", "a_b (12)"}, Path{"Work", "a^b"}));
   EXPECT_TRUE(isRenamingOf(Path{"Old stuff"}, Path{"  Old   stuff "}));
   EXPECT_TRUE(isRenamingOf(Path{"x_y", "In"}, Path{"x|y", "In"}));

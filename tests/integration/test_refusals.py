@@ -82,6 +82,27 @@ class Refusals(ServerTestCase):
         again = self.migrate(dst, state, "bob")
         self.assertEqual(again["copied"], 0)
         self.assertEqual(names(dst.srv.dump()), got)
+        # Once the other folder is gone from the source, the numbered one's source folder
+        # alone plans to its own name, which the destination holds (the other folder's mail,
+        # under another case): it goes on in its numbered folder instead, or its mail would be
+        # split over two folders and mixed with the other one's.
+        numbered = [f for f in summary["folders"] if f["destination"].lower().startswith("trash (")]
+        self.assertEqual(len(numbered), 1, summary["folders"])
+        kept, moved_to = numbered[0]["source"], numbered[0]["destination"]
+        other = "trash" if kept == "Trash" else "Trash"
+        ctx = ssl.create_default_context(cafile=self.src.ca_file)
+        with imaplib.IMAP4_SSL("127.0.0.1", self.src.info["imaps_port"], ssl_context=ctx) as conn:
+            conn.login("bob", self.src.password("bob"))
+            self.assertEqual(conn.delete(other)[0], "OK")
+        self.append("bob", kept, [b"Subject: later\r\n\r\nfour\r\n"])
+        later = self.migrate(dst, state, "bob")
+        self.assertEqual(later["copied"], 1, later)
+        got_later = names(dst.srv.dump())
+        self.assertEqual(got_later[moved_to], got[moved_to] + 1, got_later)
+        self.assertEqual({k: v for k, v in got_later.items() if k != moved_to},
+                         {k: v for k, v in got.items() if k != moved_to})
+        notes = [n for f in later["folders"] for n in f["notes"]]
+        self.assertTrue(any("going on in '%s'" % moved_to in n for n in notes), notes)
 
     def test_refused_folder_names_are_renamed_and_reported(self):
         self.append("carol", "日本語\u3000フォルダ", [b"Subject: cjk\r\n\r\nx\r\n"])
