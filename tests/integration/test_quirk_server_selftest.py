@@ -9,6 +9,7 @@ import imaplib
 import os
 import re
 import socket
+import subprocess
 import sys
 import unittest
 
@@ -451,12 +452,37 @@ class CourierExamine(ServerCase):
         self.assertEqual(v3, v4)
 
 
+class MalformedArguments(ServerCase):
+    def test_answered_bad_and_the_session_goes_on(self):
+        r = self.raw()
+        self.assertIn(b"OK", r.cmd(b"SELECT INBOX").splitlines()[-1])
+        for command in (b"SELECT", b"UID FETCH", b"UID FETCH x:y (FLAGS)", b"STATUS INBOX",
+                        b"APPEND"):
+            out = r.cmd(command)
+            self.assertRegex(out, rb"^R\d+ BAD ", command)  # not a dropped connection
+        self.assertIn(b"OK", r.cmd(b"NOOP").splitlines()[-1])
+        # A list where a handler takes a string (TypeError inside the handler).
+        self.assertIn(b"BAD Error in IMAP command LIST: Invalid arguments.", r.cmd(b"LIST (a) *"))
+        self.assertIn(b"OK", r.cmd(b"NOOP").splitlines()[-1])
+
+
 class CommandLine(unittest.TestCase):
     def test_unknown_quirk_is_refused(self):
         with self.assertRaises(ValueError):
             QuirkServer(quirks=["no-such-quirk"])
         with self.assertRaises(ValueError):
             QuirkServer(host="0.0.0.0")
+        tool = os.path.join(os.path.dirname(quirk_imap.__file__), "quirk_imap.py")
+        res = subprocess.run([sys.executable, tool, "--quirk", "no-such-quirk"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(res.returncode, 2, res.stderr)
+        self.assertIn("unknown quirk 'no-such-quirk'", res.stderr)
+        self.assertNotIn("Traceback", res.stderr)
+
+    def test_an_empty_fixture_is_empty(self):
+        srv = QuirkServer({})  # not the sample fixture
+        self.assertEqual([f["name"] for f in srv.dump()["folders"]], ["INBOX"])
+        self.assertEqual(srv.dump()["folders"][0]["messages"], [])
 
     def test_every_quirk_is_documented(self):
         for name in quirk_imap.QUIRKS:

@@ -224,7 +224,7 @@ class QuirkServer:
         self.unsolicited_done = False
         self.listing_unsolicited_done = False
         self.uidvalidity_counter = 5000
-        self.load(fixture or sample_fixture())
+        self.load(sample_fixture() if fixture is None else fixture)
         self._server = None
         self._thread = None
         self._sockets = set()
@@ -439,7 +439,10 @@ def main():
     if a.fixture:
         with open(a.fixture, encoding="utf-8") as f:
             fixture = json.load(f)
-    srv = QuirkServer(fixture, a.quirk, a.profile, a.host, a.port).start()
+    try:
+        srv = QuirkServer(fixture, a.quirk, a.profile, a.host, a.port).start()
+    except ValueError as e:  # an unknown quirk, a host off loopback
+        ap.error(str(e))
     print("PORT %d" % srv.port, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

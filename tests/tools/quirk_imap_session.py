@@ -164,6 +164,13 @@ class Session:
                 srv.commands.append((self.sid, cmd, status))
             self.tagged(tag, e.status, e.text)
             return True
+        except (IndexError, ValueError, TypeError):
+            # A handler could not read its arguments (missing, or not the type it takes):
+            # answered as Dovecot does, instead of dropping the connection.
+            with srv.lock:
+                srv.commands.append((self.sid, cmd, "BAD"))
+            self.tagged(tag, "BAD", "Error in IMAP command %s: Invalid arguments." % cmd)
+            return True
         with srv.lock:
             srv.commands.append((self.sid, cmd, status))
         return True
