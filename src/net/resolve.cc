@@ -90,19 +90,33 @@ Result<AddrInfoList> resolveTcp(const std::string& host, uint16_t port, Millis t
                                   "Check the host name.");
   }
 
+  std::thread helper;
   if (lookup->numeric) {
     runLookup(lookup);  // no network involved
   } else {
     try {
-      std::thread(runLookup, lookup).detach();
+      helper = std::thread(runLookup, lookup);
     } catch (const std::system_error&) {
       runLookup(lookup);  // cannot start a thread: resolve here, without the deadline
     }
   }
 
   std::unique_lock<std::mutex> lock(lookup->mutex);
-  if (!lookup->finished.wait_for(lock, timeout, [&] { return lookup->done; })) {
-    lookup->abandoned = true;
+  const bool done = lookup->finished.wait_for(lock, timeout, [&] { return lookup->done; });
+  if (!done) lookup->abandoned = true;
+  lock.unlock();
+  // A helper that answered in time is about to return: joined, it has also freed its
+  // per-thread resolver state (glibc keeps query buffers per thread) before the caller goes
+  // on, so nothing of it is left behind when the process exits. An abandoned one finishes
+  // on its own.
+  if (helper.joinable()) {
+    if (done) {
+      helper.join();
+    } else {
+      helper.detach();
+    }
+  }
+  if (!done) {
     return Status(Errc::kTimeout, "cannot resolve host '" + host + "' within " +
                                       formatDuration(timeout) +
                                       " (connect timeout): the name server did not answer. "
