@@ -154,11 +154,15 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
     FolderReport report;
     access::Folder destinationFolder;
     Status ready;
-    // An earlier run had to copy this folder under another name (a numbered one): go on
-    // with that folder, even when the planned name exists by now, or the folder's mail would
-    // end up split over two folders.
-    if (auto used = renamedByAnEarlierRun(mapping)) {
+    FolderMapping actual = mapping;
+    // An earlier run copied this folder under another name (a numbered one, or what the
+    // folder rules said then): go on with that folder, even when the planned name exists by
+    // now, or the folder's mail would end up split over two folders. Planned as that folder
+    // from here on, so an unchanged folder costs no listing and a dry run shows it.
+    if (const access::Folder* used = renamedByAnEarlierRun(mapping)) {
       destinationFolder = *used;
+      actual.existingDestination = used;
+      actual.destinationPath = used->path;
       if (first) report.notes.push_back(earlierDestinationNote(used->path, mapping));
     } else if (mapping.existingDestination) {
       destinationFolder = *mapping.existingDestination;
@@ -179,8 +183,7 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
       // The subscription goes out with the copier's SELECT (one round trip for both).
       copier.subscribeOnOpen(
           !options_.dryRun && mapping.source.subscribed &&
-          !(mapping.existingDestination && mapping.existingDestination->subscribed));
-      FolderMapping actual = mapping;
+          !(actual.existingDestination && actual.existingDestination->subscribed));
       if (!options_.dryRun) actual.destinationPath = destinationFolder.path;
       // The plan's STATUS serves the first attempt; a retry asks again.
       FolderReport copied = copier.run(actual, destinationFolder, /*resuming=*/!first,
@@ -256,16 +259,15 @@ std::string Migrator::earlierDestinationNote(const std::vector<std::string>& use
          "there without copying anything again";
 }
 
-std::optional<access::Folder> Migrator::renamedByAnEarlierRun(const FolderMapping& mapping) {
-  if (options_.dryRun) return std::nullopt;
+const access::Folder* Migrator::renamedByAnEarlierRun(const FolderMapping& mapping) {
   auto saved = store_->loadFolder(options_.mailboxKey, mapping.source.displayName());
   if (!saved || !*saved || (*saved)->destinationFolder == joinPath(mapping.destinationPath)) {
-    return std::nullopt;
+    return nullptr;
   }
   for (const auto& f : destinationFolders_) {
-    if (f.selectable && f.displayName() == (*saved)->destinationFolder) return f;
+    if (f.selectable && f.displayName() == (*saved)->destinationFolder) return &f;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
@@ -273,7 +275,7 @@ Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
                                                          std::vector<std::string>& notes) {
   access::MailDestination& destination = *worker.destination;
   std::vector<std::string> path = mapping.destinationPath;
-  if (auto used = renamedByAnEarlierRun(mapping)) return *used;
+  if (const access::Folder* used = renamedByAnEarlierRun(mapping)) return *used;
   auto created = destination.createFolder(path);
   if (created) return created;
   if (created.status().code() == Errc::kAlreadyExists) {

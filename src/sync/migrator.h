@@ -117,7 +117,8 @@ class Migrator {
   // The destination folder an earlier run used for this mapping under another name (it had
   // to rename it, or the folder rules named it differently then), if that folder is still
   // there: the folder goes on there, so its mail is never split over two folders.
-  std::optional<access::Folder> renamedByAnEarlierRun(const FolderMapping& mapping);
+  // Null if none; else points into destinationFolders_.
+  const access::Folder* renamedByAnEarlierRun(const FolderMapping& mapping);
   // What the report says when an earlier run's destination `used` is kept (see above).
   static std::string earlierDestinationNote(const std::vector<std::string>& used,
                                             const FolderMapping& mapping);

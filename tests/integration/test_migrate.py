@@ -279,6 +279,16 @@ class ChangedMapBetweenRuns(ServerTestCase):
         self.assertIn("'New/Projects'", notes)
         self.assertIn("To switch, rename 'Old/Projects' to 'New/Projects'", notes)
 
+        # Unchanged since: up to date without a listing; a dry run plans the same folder.
+        again = self.migrate_json(self.src, self.dst, state, ["--map", "Work=New"])
+        work = [f for f in again["folders"] if f["source"] == "Work/Projects"][0]
+        self.assertEqual((work["destination"], work["up_to_date"], work["seen"]),
+                         ("Old/Projects", True, 0), work)
+        dry = self.migrate_json(self.src, self.dst, state, ["--map", "Work=New", "--dry-run"])
+        work = [f for f in dry["folders"] if f["source"] == "Work/Projects"][0]
+        self.assertEqual((work["destination"], work["will_create"]), ("Old/Projects", False), work)
+        self.assertIn("To switch", " ".join(work["notes"]))
+
         # The switch: rename on the destination, one new message on the source.
         with self.imap(self.dst) as imap:
             self.assertEqual(imap.rename("Old", "New")[0], "OK")
