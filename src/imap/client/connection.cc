@@ -8,6 +8,7 @@
 #include "base/base64.h"
 #include "base/log.h"
 #include "imap/client/server_errors.h"
+#include "net/open_endpoint.h"
 
 namespace mf::imap {
 namespace {
@@ -33,15 +34,9 @@ Result<std::unique_ptr<Connection>> Connection::open(const ConnectOptions& optio
 
 Status Connection::handshake() {
   const auto& ep = options_.endpoint;
-  MF_ASSIGN_OR_RETURN(stream_, net::connectTcp(ep.host, ep.port, options_.timeouts));
-  stream_->setReadTimeout(options_.timeouts.greeting);
-  net::TlsOptions tls = options_.tls;
-  if (tls.serverName.empty()) tls.serverName = ep.host;
-  if (ep.security == net::Security::kTls) {
-    Status s = stream_->startTls(tls, options_.timeouts.greeting);
-    if (!s) return s.withContext("TLS handshake with " + ep.hostPort());
-    encrypted_ = true;
-  }
+  const net::TlsOptions tls = net::tlsOptionsFor(ep, options_.tls);
+  MF_ASSIGN_OR_RETURN(stream_, net::openEndpoint(ep, options_.timeouts, tls));
+  encrypted_ = stream_->isTls();
   MF_RETURN_IF_ERROR(readGreeting());
   if (capabilities_.empty()) MF_RETURN_IF_ERROR(refreshCapabilities());
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/ascii.h"
+#include "net/open_endpoint.h"
 #include "pop3/wire/auth.h"
 
 namespace mf::pop3 {
@@ -59,14 +60,8 @@ Status Connection::fail(Status status) {
 
 Status Connection::handshake() {
   const auto& ep = options_.endpoint;
-  MF_ASSIGN_OR_RETURN(stream_, net::connectTcp(ep.host, ep.port, options_.timeouts));
-  stream_->setReadTimeout(options_.timeouts.greeting);
-  net::TlsOptions tls = options_.tls;
-  if (tls.serverName.empty()) tls.serverName = ep.host;
-  if (ep.security == net::Security::kTls) {
-    Status s = stream_->startTls(tls, options_.timeouts.greeting);
-    if (!s) return s.withContext("TLS handshake with " + ep.hostPort());
-  }
+  const net::TlsOptions tls = net::tlsOptionsFor(ep, options_.tls);
+  MF_ASSIGN_OR_RETURN(stream_, net::openEndpoint(ep, options_.timeouts, tls));
   MF_RETURN_IF_ERROR(readGreeting());
   MF_RETURN_IF_ERROR(refreshCapabilities());
 
