@@ -182,9 +182,16 @@ bool FolderCopier::isUpToDate(const store::FolderPairState& saved, const access:
          now.uidNext == saved.sourceUidNext && saved.destinationFolder == destination;
 }
 
+bool FolderCopier::isDestinationReplaced(const store::FolderPairState& saved,
+                                         const access::FolderStatus& destinationNow) {
+  return saved.destinationUidValidity != 0 && destinationNow.uidValidity != 0 &&
+         saved.destinationUidValidity != destinationNow.uidValidity;
+}
+
 FolderReport FolderCopier::run(const FolderMapping& mapping,
                                const access::Folder& destinationFolder, bool resuming,
                                const access::FolderStatus* plannedStatus,
+                               const access::FolderStatus* plannedDestinationStatus,
                                ShareBoard::Ticket* shareTicket) {
   const auto started = std::chrono::steady_clock::now();
   FolderReport report;
@@ -200,6 +207,7 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
   singleRetry_.clear();
   recovered_.clear();
   dropKeywords_ = false;
+  destinationRematchOwed_ = false;
 
   auto fail = [&](const Status& s) {
     report.error = s.message();
@@ -208,7 +216,7 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
     if (s.retryAfter()) report.retryAfterMs = s.retryAfter()->count();
   };
 
-  Status prepared = prepare(mapping, report, plannedStatus);
+  Status prepared = prepare(mapping, report, plannedStatus, plannedDestinationStatus);
   if (!prepared) fail(prepared);
 
   if (prepared && !report.upToDate) {
@@ -307,7 +315,11 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
         state.sourceUidValidity = sourceStatus_.uidValidity;
         state.sourceUidNext = watermark;
         state.sourceHighestModSeq = sourceStatus_.highestModSeq;
-        state.destinationUidValidity = destinationInfo_.status.uidValidity;
+        // A replaced destination folder left to a later run keeps the old value, so that
+        // run still sees the change and re-matches.
+        state.destinationUidValidity = destinationRematchOwed_
+                                           ? saved_->destinationUidValidity
+                                           : destinationInfo_.status.uidValidity;
         Status saved = store_.saveFolder(state);
         if (!saved) fail(saved);
       }
@@ -320,7 +332,8 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
 }
 
 Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
-                             const access::FolderStatus* plannedStatus) {
+                             const access::FolderStatus* plannedStatus,
+                             const access::FolderStatus* plannedDestinationStatus) {
   MF_ASSIGN_OR_RETURN(saved_, store_.loadFolder(options_.mailboxKey, sourceName_));
   access::FolderStatus quick;
   if (plannedStatus) {
@@ -335,8 +348,10 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
     report.notes.push_back("could not subscribe: " + subscribed_.message());
     return Status::ok();
   };
-  // Work per folder, not per message, when nothing is new (SPEC.md 5).
-  if (!options_.retryErrors && saved_ && mapping.existingDestination &&
+  // Work per folder, not per message, when nothing is new (SPEC.md 5) and the destination
+  // folder is still the one the records point into.
+  if (!options_.retryErrors && saved_ && mapping.existingDestination && plannedDestinationStatus &&
+      !isDestinationReplaced(*saved_, *plannedDestinationStatus) &&
       isUpToDate(*saved_, quick, report.destination)) {
     report.upToDate = true;
     if (subscribeOnOpen_) subscribed_ = destination_.subscribe(destinationFolder_);
@@ -423,6 +438,19 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   if (options_.dryRun) return Status::ok();
 
   MF_RETURN_IF_ERROR(awaitSelected());
+  if (saved_ && isDestinationReplaced(*saved_, destinationInfo_.status)) {
+    if (options_.retryErrors) {
+      destinationRematchOwed_ = true;
+      report.notes.push_back(
+          "the destination folder is not the one earlier runs filled "
+          "(UIDVALIDITY changed): run without --retry-errors to copy again "
+          "what it lost");
+    } else {
+      MF_RETURN_IF_ERROR(rematchAfterDestinationChange(
+          saved_->destinationUidValidity, destinationInfo_.status.uidValidity, report));
+      reselect = true;  // the re-match examined it
+    }
+  }
   if (reselect) {
     MF_ASSIGN_OR_RETURN(destinationInfo_, destination_.openForAppend(destinationFolder_));
   }

@@ -1,7 +1,8 @@
 // Copies one folder pair (internal to the sync layer; see migrator.h for the guarantees).
 //
-// Steps: quick up-to-date check (STATUS vs. the saved UIDVALIDITY/UIDNEXT), listing from
-// the saved watermark, recovery of pending intents, UIDVALIDITY re-match, then batches:
+// Steps: quick up-to-date check (STATUS vs. the saved UIDVALIDITY/UIDNEXT on both sides),
+// listing from the saved watermark, recovery of pending intents, UIDVALIDITY re-match (a
+// source that renumbered, or a destination folder replaced), then batches:
 // record intents -> stream bodies into pipelined appends -> record outcomes, the next batch
 // streaming while the destination still saves the one before.
 #pragma once
@@ -35,15 +36,23 @@ class FolderCopier {
   // UIDNEXT (so no new message), same destination folder.
   static bool isUpToDate(const store::FolderPairState& saved, const access::FolderStatus& now,
                          const std::string& destination);
+  // True if the destination folder is not the one `saved` was written for: its UIDVALIDITY
+  // changed (deleted and created again, a mailbox reset, a server that renumbered). Unknown
+  // values (0) count as unchanged.
+  static bool isDestinationReplaced(const store::FolderPairState& saved,
+                                    const access::FolderStatus& destinationNow);
 
   // `destinationFolder` must exist already unless options.dryRun. `resuming`: this run
   // already worked on the folder over a connection that dropped, so messages found to have
   // landed then count as copied by this run. `plannedStatus`: the source folder's STATUS the
   // caller took moments ago (the migrator's plan), used for the up-to-date check instead of
-  // asking again. `shareTicket`: where to offer parts of a big folder to idle workers of
-  // the run (folder_shares.h); run() returns only once every helper is done.
+  // asking again. `plannedDestinationStatus`: the destination folder's STATUS from the same
+  // plan; without it the up-to-date check is not taken (the folder is opened, and its
+  // UIDVALIDITY checked). `shareTicket`: where to offer parts of a big folder to idle
+  // workers of the run (folder_shares.h); run() returns only once every helper is done.
   FolderReport run(const FolderMapping& mapping, const access::Folder& destinationFolder,
                    bool resuming = false, const access::FolderStatus* plannedStatus = nullptr,
+                   const access::FolderStatus* plannedDestinationStatus = nullptr,
                    ShareBoard::Ticket* shareTicket = nullptr);
 
   // Subscribe the destination folder as run() opens it (its SUBSCRIBE pipelined with the
@@ -60,8 +69,14 @@ class FolderCopier {
   using RecordMap = std::map<uint32_t, store::MessageRecord>;
 
   Status prepare(const FolderMapping& mapping, FolderReport& report,
-                 const access::FolderStatus* plannedStatus);
+                 const access::FolderStatus* plannedStatus,
+                 const access::FolderStatus* plannedDestinationStatus);
   Status rematchAfterUidValidityChange(uint32_t oldValidity, uint32_t newValidity,
+                                       FolderReport& report);
+  // The destination folder was replaced (isDestinationReplaced): rebuilds the records from
+  // what it holds now, so what it lost is copied again and what it kept is not. Leaves the
+  // whole source folder listed in metas_ and the destination folder examined.
+  Status rematchAfterDestinationChange(uint32_t oldValidity, uint32_t newValidity,
                                        FolderReport& report);
   Status recoverPendingIntents(FolderReport& report);
   class AppendStreamer;
@@ -109,6 +124,8 @@ class FolderCopier {
   std::vector<access::MessageMeta> metas_;
   uint32_t destinationUidFloor_ = 0;  // no message we append can get a smaller UID
   bool dropKeywords_ = false;         // second pass for messages whose keywords were refused
+  // The destination folder was replaced but --retry-errors left the re-match to a later run.
+  bool destinationRematchOwed_ = false;
   std::vector<const access::MessageMeta*> keywordRetry_;
   std::vector<const access::MessageMeta*> singleRetry_;  // refused within a MULTIAPPEND
   std::set<uint32_t> recovered_;  // pending intents found on the destination at start

@@ -1,6 +1,7 @@
 // FolderCopier's recovery paths (see folder_copier.h and docs/architecture.md "Exactly
 // once"): resolving intents left pending by a crash or a lost connection, and re-matching
-// the records after the source changed its UIDVALIDITY.
+// the records after the source changed its UIDVALIDITY or the destination folder was
+// replaced.
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -247,6 +248,87 @@ Status FolderCopier::rematchAfterUidValidityChange(uint32_t oldValidity, uint32_
                          std::to_string(newValidity) + "): " + std::to_string(matched.size()) +
                          " earlier copies re-identified (" + std::to_string(byContent) +
                          " by content), the rest will be copied");
+  return Status::ok();
+}
+
+Status FolderCopier::rematchAfterDestinationChange(uint32_t oldValidity, uint32_t newValidity,
+                                                   FolderReport& report) {
+  // The records say which source messages were copied and under which destination UIDs, but
+  // the folder they point into is gone (deleted and created again, a mailbox reset, a server
+  // that renumbered). Trusting them would leave what it lost missing for good; copying all
+  // again would duplicate what it kept. So the records are rebuilt from what the folder holds
+  // now: a source message whose copy is there (Message-ID + size; without a Message-ID, the
+  // SHA-256 of the content) counts as copied, every other one is copied again.
+  std::vector<access::MessageMeta> sourceMetas;
+  if (sourceStatus_.messages > 0) {
+    MF_ASSIGN_OR_RETURN(sourceMetas, source_.listMessages(1));
+  }
+  MF_ASSIGN_OR_RETURN(auto destinationStatus, destinationReader_.openForRead(destinationFolder_));
+  std::vector<access::MessageMeta> destinationMetas;
+  if (destinationStatus.messages > 0) {
+    MF_ASSIGN_OR_RETURN(destinationMetas, destinationReader_.listMessages(1));
+  }
+  // Each copy on the destination stands for one source message at most (a folder may hold
+  // the same message twice, and then it needs two copies).
+  std::multimap<std::pair<std::string, uint64_t>, uint32_t> copiesById;
+  std::vector<uint32_t> copiesWithoutId;
+  for (const auto& d : destinationMetas) {
+    if (!d.messageId.empty()) {
+      copiesById.emplace(std::make_pair(d.messageId, d.size), d.uid);
+    } else {
+      copiesWithoutId.push_back(d.uid);
+    }
+  }
+  std::vector<MessageRecord> matched;
+  std::vector<const access::MessageMeta*> withoutId;
+  auto copiedAs = [&matched](const access::MessageMeta& m, uint32_t destinationUid) {
+    MessageRecord r;
+    r.sourceUid = m.uid;
+    r.state = MessageState::kCopied;
+    r.destinationUid = destinationUid;
+    r.size = m.size;
+    r.messageId = m.messageId;
+    matched.push_back(std::move(r));
+  };
+  for (const auto& m : sourceMetas) {
+    if (m.messageId.empty()) {
+      withoutId.push_back(&m);
+      continue;
+    }
+    auto it = copiesById.find({m.messageId, m.size});
+    if (it == copiesById.end()) continue;
+    copiedAs(m, it->second);
+    copiesById.erase(it);
+  }
+  size_t byContent = 0;
+  if (!withoutId.empty() && !copiesWithoutId.empty()) {
+    MF_ASSIGN_OR_RETURN(auto copyDigests, digestBodies(destinationReader_, copiesWithoutId));
+    std::vector<uint32_t> sourceUids;
+    for (const auto* m : withoutId) sourceUids.push_back(m->uid);
+    MF_ASSIGN_OR_RETURN(auto sourceDigests, digestBodies(source_, sourceUids));
+    std::multimap<std::string, uint32_t> copiesByHash;
+    for (const auto& [uid, d] : copyDigests) copiesByHash.emplace(d.sha256Hex, uid);
+    for (const auto* m : withoutId) {
+      auto s = sourceDigests.find(m->uid);
+      if (s == sourceDigests.end()) continue;
+      auto d = copiesByHash.find(s->second.sha256Hex);
+      if (d == copiesByHash.end()) continue;
+      copiedAs(*m, d->second);
+      copiesByHash.erase(d);
+      ++byContent;
+    }
+  }
+  MF_RETURN_IF_ERROR(store_.replaceAllMessages(options_.mailboxKey, sourceName_, matched));
+  records_.clear();
+  for (auto& r : matched) records_[r.sourceUid] = r;
+  const size_t rest = sourceMetas.size() - matched.size();
+  metas_ = std::move(sourceMetas);
+  report.notes.push_back(
+      "the destination folder is not the one earlier runs filled (UIDVALIDITY " +
+      std::to_string(oldValidity) + " -> " + std::to_string(newValidity) +
+      ": deleted and created again, or the mailbox was reset): " + std::to_string(matched.size()) +
+      " of the source's " + std::to_string(matched.size() + rest) + " message(s) found there (" +
+      std::to_string(byContent) + " by content); the rest are copied");
   return Status::ok();
 }
 

@@ -130,9 +130,9 @@ Status Migrator::reconnectWithBackoff(Worker& worker, uint32_t& failures) {
   }
 }
 
-FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping,
-                                                const access::FolderStatus* plannedStatus,
-                                                ShareBoard::Ticket* shareTicket) {
+FolderReport Migrator::migrateFolderWithRetries(
+    Worker& worker, const FolderMapping& mapping, const access::FolderStatus* plannedStatus,
+    const access::FolderStatus* plannedDestinationStatus, ShareBoard::Ticket* shareTicket) {
   FolderReport total;
   bool first = true;
   std::optional<access::Folder> created;  // made by an earlier attempt of this run
@@ -187,7 +187,8 @@ FolderReport Migrator::migrateFolderWithRetries(Worker& worker, const FolderMapp
       if (!options_.dryRun) actual.destinationPath = destinationFolder.path;
       // The plan's STATUS serves the first attempt; a retry asks again.
       FolderReport copied = copier.run(actual, destinationFolder, /*resuming=*/!first,
-                                       first ? plannedStatus : nullptr, shareTicket);
+                                       first ? plannedStatus : nullptr,
+                                       first ? plannedDestinationStatus : nullptr, shareTicket);
       copied.notes.insert(copied.notes.end(), report.notes.begin(), report.notes.end());
       report = std::move(copied);
     } else {
@@ -386,18 +387,43 @@ Result<MigrationReport> Migrator::run() {
   FolderPlan plan = planFolders(sourceFolders, destinationFolders, separator, options_.plan);
   report.excluded = plan.excluded;
 
-  // One STATUS per folder, on the first connection, pipelined: folders unchanged since the
-  // last run are settled here (work per folder, not per message) and never cost a worker
-  // connection.
+  // One STATUS per folder on each side, on the first connections, pipelined and both
+  // servers at once: folders unchanged since the last run (the source's UIDNEXT, the
+  // destination folder's UIDVALIDITY) are settled here (work per folder, not per message)
+  // and never cost a worker connection.
   std::vector<FolderReport> results(plan.folders.size());
   std::vector<size_t> pending;
   std::vector<uint64_t> newMessages(plan.folders.size(), 0);  // at most this many to copy
   std::vector<std::optional<access::FolderStatus>> plannedStatus(plan.folders.size());
+  std::vector<std::optional<access::FolderStatus>> plannedDestinationStatus(plan.folders.size());
   uint64_t estimate = 0;
   std::vector<access::Folder> planned;
   planned.reserve(plan.folders.size());
   for (const FolderMapping& m : plan.folders) planned.push_back(m.source);
+  // Where each folder's mail goes, if that folder exists: an earlier run's destination
+  // (renamedByAnEarlierRun) or the planned one.
+  std::vector<const access::Folder*> destinationOf(plan.folders.size(), nullptr);
+  std::vector<access::Folder> destinationsToAsk;
+  std::vector<size_t> askedFor;
+  if (!options_.dryRun && !options_.retryErrors) {
+    for (size_t i = 0; i < plan.folders.size(); ++i) {
+      const FolderMapping& m = plan.folders[i];
+      const access::Folder* used = renamedByAnEarlierRun(m);
+      destinationOf[i] = used ? used : m.existingDestination;
+      if (!destinationOf[i]) continue;
+      destinationsToAsk.push_back(*destinationOf[i]);
+      askedFor.push_back(i);
+    }
+  }
+  auto destinationAsked = std::async(std::launch::async, [&first, &destinationsToAsk] {
+    return destinationsToAsk.empty() ? std::vector<Result<access::FolderStatus>>{}
+                                     : first.destination->folderStatuses(destinationsToAsk);
+  });
   std::vector<Result<access::FolderStatus>> statuses = first.source->folderStatuses(planned);
+  std::vector<Result<access::FolderStatus>> destinationStatuses = destinationAsked.get();
+  for (size_t k = 0; k < askedFor.size() && k < destinationStatuses.size(); ++k) {
+    if (destinationStatuses[k]) plannedDestinationStatus[askedFor[k]] = *destinationStatuses[k];
+  }
   for (size_t i = 0; i < plan.folders.size(); ++i) {
     const FolderMapping& m = plan.folders[i];
     const Result<access::FolderStatus>& st = statuses[i];
@@ -412,13 +438,18 @@ Result<MigrationReport> Migrator::run() {
       // UIDs are handed out in ascending order: no more than this many arrived since.
       newMessages[i] = std::min<uint64_t>(st->messages, st->uidNext - (*saved)->sourceUidNext);
     }
-    if (st && saved && *saved && !options_.dryRun && !options_.retryErrors &&
-        m.existingDestination &&
-        FolderCopier::isUpToDate(**saved, *st, joinPath(m.destinationPath))) {
+    const access::Folder* destination = destinationOf[i];
+    const auto& destinationStatus = plannedDestinationStatus[i];
+    if (st && saved && *saved && destination && destinationStatus &&
+        !FolderCopier::isDestinationReplaced(**saved, *destinationStatus) &&
+        FolderCopier::isUpToDate(**saved, *st, joinPath(destination->path))) {
       FolderReport& r = results[i];
       r.source = m.source.displayName();
-      r.destination = joinPath(m.destinationPath);
+      r.destination = joinPath(destination->path);
       r.notes = m.notes;
+      if (destination != m.existingDestination) {
+        r.notes.push_back(earlierDestinationNote(destination->path, m));
+      }
       r.upToDate = true;
       continue;
     }
@@ -555,7 +586,8 @@ Result<MigrationReport> Migrator::run() {
         continue;
       }
       results[i] = migrateFolderWithRetries(
-          worker, mapping, plannedStatus[i] ? &*plannedStatus[i] : nullptr, ticket.get());
+          worker, mapping, plannedStatus[i] ? &*plannedStatus[i] : nullptr,
+          plannedDestinationStatus[i] ? &*plannedDestinationStatus[i] : nullptr, ticket.get());
       ticket.reset();
       if (slots_ && !gaveUp_) startWorkers(/*atStart=*/false);
     }

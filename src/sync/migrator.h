@@ -111,6 +111,7 @@ class Migrator {
   Status reconnectWithBackoff(Worker& worker, uint32_t& failures);
   FolderReport migrateFolderWithRetries(Worker& worker, const FolderMapping& mapping,
                                         const access::FolderStatus* plannedStatus,
+                                        const access::FolderStatus* plannedDestinationStatus,
                                         ShareBoard::Ticket* shareTicket);
   // Copies parts of other workers' big folders until none is left to take over.
   void helpWithBigFolders(Worker& worker, ShareBoard& board);

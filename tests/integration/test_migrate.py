@@ -5,6 +5,7 @@ import glob
 import imaplib
 import os
 import random
+import re
 import signal
 import sqlite3
 import ssl
@@ -304,6 +305,93 @@ class ChangedMapBetweenRuns(ServerTestCase):
         res = self.mailferry("verify", self.src, self.dst, ["--deep", "--map", "Work=New"])
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertIn("Result: identical", res.stdout)
+
+
+class DestinationFolderReplaced(ServerTestCase):
+    """A destination folder deleted after a run (and created again, or not), or refilled by
+    hand with some of its messages: the next run finds out from its UIDVALIDITY, copies again
+    exactly what the folder lost, and duplicates nothing it kept, even with nothing new on
+    the source (where the run would otherwise settle the folder as up to date)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+        cls.dst = cls.start_server("dst", "slash")
+
+    def imap(self, server):
+        context = ssl.create_default_context(cafile=server.ca_file)
+        imap = imaplib.IMAP4_SSL("127.0.0.1", server.info["imaps_port"], ssl_context=context)
+        imap.login("alice", server.password())
+        return imap
+
+    def source_messages(self, folder):
+        """(flags, internal date, bytes) of each message of a source folder, read-only."""
+        with self.imap(self.src) as imap:
+            self.assertEqual(imap.select('"%s"' % folder, readonly=True)[0], "OK")
+            typ, data = imap.uid("FETCH", "1:*", "(FLAGS INTERNALDATE BODY.PEEK[])")
+            self.assertEqual(typ, "OK")
+        out = []
+        for item in data:
+            if not isinstance(item, tuple):
+                continue
+            head = item[0].decode()
+            flags = " ".join(f for f in re.search(r"FLAGS \(([^)]*)\)", head).group(1).split()
+                             if f != "\\Recent")
+            date = re.search(r'INTERNALDATE "([^"]+)"', head).group(1)
+            out.append(("(%s)" % flags, '"%s"' % date, item[1]))
+        return out
+
+    def test_replaced_folders_get_back_what_they_lost_and_nothing_twice(self):
+        manifest = self.seed(self.src, "full")
+        counts = {f["name"]: f["messages"] for f in manifest["folders"]}
+        state = os.path.join(self.run_dir, "state.db")
+        first = self.migrate_json(self.src, self.dst, state)
+        self.assertEqual((first["failed"], first["copied"]), (0, manifest["totals"]["messages"]))
+
+        # Sent: deleted, created again, and two of its messages put back by hand (one with a
+        # Message-ID, one without); Trash: deleted and created again, empty; Archive/2023:
+        # deleted.
+        sent = self.source_messages("Sent")
+        kept = [m for m in sent if b"Subject: Re: Budget 2019" in m[2]
+                or b"Subject: Sent without Message-ID" in m[2]]
+        self.assertEqual(len(kept), 2)
+        with self.imap(self.dst) as imap:
+            for name in ("Sent", "Trash", "Archive/2023"):
+                self.assertEqual(imap.delete('"%s"' % name)[0], "OK", name)
+            for name in ("Sent", "Trash"):
+                self.assertEqual(imap.create('"%s"' % name)[0], "OK", name)
+            for flags, date, raw in kept:
+                self.assertEqual(imap.append("Sent", flags, date, raw)[0], "OK")
+
+        # --retry-errors touches only failed messages: it says so and leaves the re-match to
+        # the next full run (which must still see the change).
+        retried = self.migrate_json(self.src, self.dst, state, ["--retry-errors"])
+        self.assertEqual(retried["copied"], 0, retried)
+        notes = " ".join(n for f in retried["folders"] for n in f["notes"])
+        self.assertIn("run without --retry-errors", notes)
+
+        second = self.migrate_json(self.src, self.dst, state)
+        self.assertCountsAddUp(second)
+        lost = counts["Sent"] - 2 + counts["Trash"] + counts["Archive/2023"]
+        self.assertEqual((second["failed"], second["copied"]), (0, lost), second)
+        by_source = {f["source"]: f for f in second["folders"]}
+        self.assertIn("2 of the source's %d message(s) found there (1 by content)" % counts["Sent"],
+                      " ".join(by_source["Sent"]["notes"]))
+        for name in ("Trash", "Archive/2023"):
+            self.assertEqual(by_source[name]["copied"], counts[name], by_source[name])
+        for f in second["folders"]:
+            if f["source"] not in ("Sent", "Trash", "Archive/2023"):
+                self.assertTrue(f["up_to_date"], f)
+        oracle = self.oracle_verify(self.dst, manifest)
+        self.assertEqual(oracle.returncode, 0, oracle.stdout + oracle.stderr)
+        res = self.mailferry("verify", self.src, self.dst, ["--deep"])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("Result: identical", res.stdout)
+
+        third = self.migrate_json(self.src, self.dst, state)
+        self.assertEqual(third["copied"], 0, third)
+        self.assertTrue(all(f["up_to_date"] for f in third["folders"]), third["folders"])
 
 
 class ErrorsAndSecurity(ServerTestCase):
