@@ -257,8 +257,9 @@ Status FolderCopier::rematchAfterDestinationChange(uint32_t oldValidity, uint32_
   // the folder they point into is gone (deleted and created again, a mailbox reset, a server
   // that renumbered). Trusting them would leave what it lost missing for good; copying all
   // again would duplicate what it kept. So the records are rebuilt from what the folder holds
-  // now: a source message whose copy is there (Message-ID + size; without a Message-ID, the
-  // SHA-256 of the content) counts as copied, every other one is copied again.
+  // now: a source message whose copy is there (Message-ID + size, else a Message-ID only it
+  // and one copy carry; without a Message-ID, the SHA-256 of the content) counts as copied,
+  // every other one is copied again.
   std::vector<access::MessageMeta> sourceMetas;
   if (sourceStatus_.messages > 0) {
     MF_ASSIGN_OR_RETURN(sourceMetas, source_.listMessages(1));
@@ -290,14 +291,31 @@ Status FolderCopier::rematchAfterDestinationChange(uint32_t oldValidity, uint32_
     r.messageId = m.messageId;
     matched.push_back(std::move(r));
   };
+  std::vector<const access::MessageMeta*> sizeDiffers;
   for (const auto& m : sourceMetas) {
     if (m.messageId.empty()) {
       withoutId.push_back(&m);
       continue;
     }
     auto it = copiesById.find({m.messageId, m.size});
-    if (it == copiesById.end()) continue;
+    if (it == copiesById.end()) {
+      sizeDiffers.push_back(&m);
+      continue;
+    }
     copiedAs(m, it->second);
+    copiesById.erase(it);
+  }
+  // A server that rewrites what it stores (a bridge that rebuilds each message, one that
+  // adds a header) reports other sizes: a Message-ID that only one unmatched source message
+  // and one unmatched copy carry still pairs them; copying all again would double the folder.
+  std::map<std::string, int> unmatchedSourceIds, unmatchedCopyIds;
+  for (const auto* m : sizeDiffers) ++unmatchedSourceIds[m->messageId];
+  for (const auto& [key, uid] : copiesById) ++unmatchedCopyIds[key.first];
+  for (const auto* m : sizeDiffers) {
+    if (unmatchedSourceIds[m->messageId] != 1 || unmatchedCopyIds[m->messageId] != 1) continue;
+    // Ordered by (Message-ID, size): the first entry at or after size 0 is its only copy.
+    auto it = copiesById.lower_bound({m->messageId, 0});
+    copiedAs(*m, it->second);
     copiesById.erase(it);
   }
   size_t byContent = 0;

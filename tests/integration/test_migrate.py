@@ -393,6 +393,20 @@ class DestinationFolderReplaced(ServerTestCase):
         self.assertEqual(third["copied"], 0, third)
         self.assertTrue(all(f["up_to_date"] for f in third["folders"]), third["folders"])
 
+        # A server that rewrote what it kept (a header added, so another size): the copy is
+        # still found by its Message-ID, which only it carries, and not doubled.
+        drafts = self.source_messages("Drafts")
+        flags, date, raw = next(m for m in drafts if b"Subject: Draft with keyword" in m[2])
+        with self.imap(self.dst) as imap:
+            self.assertEqual(imap.delete("Drafts")[0], "OK")
+            self.assertEqual(imap.create("Drafts")[0], "OK")
+            rewritten = b"X-Stored-By: a rewriting server\r\n" + raw
+            self.assertEqual(imap.append("Drafts", flags, date, rewritten)[0], "OK")
+        fourth = self.migrate_json(self.src, self.dst, state)
+        self.assertEqual((fourth["failed"], fourth["copied"]), (0, counts["Drafts"] - 1), fourth)
+        dumped = {f["name"]: f for f in self.dump(self.dst)["folders"]}
+        self.assertEqual(len(dumped["Drafts"]["messages"]), counts["Drafts"], dumped["Drafts"])
+
 
 class ErrorsAndSecurity(ServerTestCase):
     @classmethod
