@@ -16,6 +16,40 @@ namespace mf::sync {
 using store::MessageRecord;
 using store::MessageState;
 
+namespace {
+
+// Pairs messages of `sources` (each with a Message-ID) with entries of `byId`, keyed by
+// (Message-ID, size): the same Message-ID and size first; then a Message-ID that only one
+// unpaired source message and one unpaired entry carry, whatever the sizes (a server that
+// rewrote the message: a bridge that rebuilds it, one that adds a header; copying it again
+// would double it). Calls pair(message, value) for each pair and erases the entry.
+template <typename Value, typename PairFn>
+void pairByMessageId(const std::vector<const access::MessageMeta*>& sources,
+                     std::multimap<std::pair<std::string, uint64_t>, Value>& byId, PairFn pair) {
+  std::vector<const access::MessageMeta*> sizeDiffers;
+  for (const auto* m : sources) {
+    auto it = byId.find({m->messageId, m->size});
+    if (it == byId.end()) {
+      sizeDiffers.push_back(m);
+      continue;
+    }
+    pair(*m, it->second);
+    byId.erase(it);
+  }
+  std::map<std::string, int> unpairedSources, unpairedEntries;
+  for (const auto* m : sizeDiffers) ++unpairedSources[m->messageId];
+  for (const auto& entry : byId) ++unpairedEntries[entry.first.first];
+  for (const auto* m : sizeDiffers) {
+    if (unpairedSources[m->messageId] != 1 || unpairedEntries[m->messageId] != 1) continue;
+    // Ordered by (Message-ID, size): the first entry at or after size 0 is its only one.
+    auto it = byId.lower_bound({m->messageId, 0});
+    pair(*m, it->second);
+    byId.erase(it);
+  }
+}
+
+}  // namespace
+
 Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   // A session we lost (kill -9, dropped connection) may still be being processed by the
   // server: APPENDs it had already sent keep landing for a moment. Wait for quiet first.
@@ -183,8 +217,8 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
 
 Status FolderCopier::rematchAfterUidValidityChange(uint32_t oldValidity, uint32_t newValidity,
                                                    FolderReport& report) {
-  // Every UID we stored is void. Re-identify the messages by Message-ID + size, and the
-  // ones without a Message-ID by the SHA-256 of their content against the copies.
+  // Every UID we stored is void. Re-identify the messages by Message-ID (pairByMessageId),
+  // and the ones without a Message-ID by the SHA-256 of their content against the copies.
   if (sourceStatus_.messages > 0) {
     MF_ASSIGN_OR_RETURN(metas_, source_.listMessages(1));
   }
@@ -198,20 +232,15 @@ Status FolderCopier::rematchAfterUidValidityChange(uint32_t oldValidity, uint32_
       withoutId.push_back(rec);
   }
   std::vector<MessageRecord> matched;
-  std::vector<const access::MessageMeta*> unmatchedNoId;
+  std::vector<const access::MessageMeta*> unmatchedNoId, withId;
   for (const auto& meta : metas_) {
-    if (!meta.messageId.empty()) {
-      auto it = byId.find({meta.messageId, meta.size});
-      if (it != byId.end()) {
-        MessageRecord r = it->second;
-        r.sourceUid = meta.uid;
-        matched.push_back(r);
-        byId.erase(it);
-      }
-    } else {
-      unmatchedNoId.push_back(&meta);
-    }
+    (meta.messageId.empty() ? unmatchedNoId : withId).push_back(&meta);
   }
+  pairByMessageId(withId, byId, [&matched](const access::MessageMeta& meta, MessageRecord r) {
+    r.sourceUid = meta.uid;
+    r.size = meta.size;
+    matched.push_back(std::move(r));
+  });
   size_t byContent = 0;
   std::vector<uint32_t> destUids;
   for (const auto& r : withoutId) {
@@ -291,33 +320,9 @@ Status FolderCopier::rematchAfterDestinationChange(uint32_t oldValidity, uint32_
     r.messageId = m.messageId;
     matched.push_back(std::move(r));
   };
-  std::vector<const access::MessageMeta*> sizeDiffers;
-  for (const auto& m : sourceMetas) {
-    if (m.messageId.empty()) {
-      withoutId.push_back(&m);
-      continue;
-    }
-    auto it = copiesById.find({m.messageId, m.size});
-    if (it == copiesById.end()) {
-      sizeDiffers.push_back(&m);
-      continue;
-    }
-    copiedAs(m, it->second);
-    copiesById.erase(it);
-  }
-  // A server that rewrites what it stores (a bridge that rebuilds each message, one that
-  // adds a header) reports other sizes: a Message-ID that only one unmatched source message
-  // and one unmatched copy carry still pairs them; copying all again would double the folder.
-  std::map<std::string, int> unmatchedSourceIds, unmatchedCopyIds;
-  for (const auto* m : sizeDiffers) ++unmatchedSourceIds[m->messageId];
-  for (const auto& [key, uid] : copiesById) ++unmatchedCopyIds[key.first];
-  for (const auto* m : sizeDiffers) {
-    if (unmatchedSourceIds[m->messageId] != 1 || unmatchedCopyIds[m->messageId] != 1) continue;
-    // Ordered by (Message-ID, size): the first entry at or after size 0 is its only copy.
-    auto it = copiesById.lower_bound({m->messageId, 0});
-    copiedAs(*m, it->second);
-    copiesById.erase(it);
-  }
+  std::vector<const access::MessageMeta*> withId;
+  for (const auto& m : sourceMetas) (m.messageId.empty() ? withoutId : withId).push_back(&m);
+  pairByMessageId(withId, copiesById, copiedAs);
   size_t byContent = 0;
   if (!withoutId.empty() && !copiesWithoutId.empty()) {
     MF_ASSIGN_OR_RETURN(auto copyDigests, digestBodies(destinationReader_, copiesWithoutId));

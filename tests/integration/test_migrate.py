@@ -408,6 +408,48 @@ class DestinationFolderReplaced(ServerTestCase):
         self.assertEqual(len(dumped["Drafts"]["messages"]), counts["Drafts"], dumped["Drafts"])
 
 
+class SourceRewrittenAndRenumbered(ServerTestCase):
+    """A source that renumbered its folder (new UIDVALIDITY) and rebuilt a message on the way
+    (ProtonMail Bridge after an update, QUIRKS.md: other bytes, so another size): the message
+    is still known by its Message-ID, which only it carries, and not copied a second time."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.src = cls.start_server("src", "slash")
+        cls.dst = cls.start_server("dst", "slash")
+
+    def test_a_rebuilt_message_is_not_copied_again(self):
+        manifest = self.seed(self.src, "simple")
+        state = os.path.join(self.run_dir, "state.db")
+        first = self.migrate_json(self.src, self.dst, state)
+        self.assertEqual((first["failed"], first["copied"]), (0, manifest["totals"]["messages"]))
+        inbox = self.src.maildir()
+        self.assertTrue(self.src.wait_until_idle())
+        files = sorted(glob.glob(os.path.join(inbox, "cur", "*")))
+        self.assertTrue(files)
+        # Rebuilt: a header added, and the size Dovecot keeps in the file name dropped so it
+        # reads the new one; the uidlist and index gone, so the folder gets a new UIDVALIDITY.
+        path = files[0]
+        with open(path, "rb") as f:
+            raw = f.read()
+        self.assertIn(b"Message-ID:", raw)
+        base, _, info = os.path.basename(path).partition(":")
+        os.unlink(path)
+        with open(os.path.join(inbox, "cur", base.split(",")[0] + ":" + info), "wb") as f:
+            f.write(b"X-Rebuilt-By: bridge\n" + raw)
+        for gone in glob.glob(os.path.join(inbox, "dovecot-uidlist")) + \
+                glob.glob(os.path.join(inbox, "dovecot.index*")):
+            os.unlink(gone)
+        again = self.migrate_json(self.src, self.dst, state)
+        self.assertEqual((again["failed"], again["copied"]), (0, 0), again)
+        inbox_report = [f for f in again["folders"] if f["source"] == "INBOX"][0]
+        self.assertTrue(any("UIDVALIDITY" in n for n in inbox_report["notes"]), inbox_report)
+        dumped = {f["name"]: f for f in self.dump(self.dst)["folders"]}
+        inbox_count = [f["messages"] for f in manifest["folders"] if f["name"] == "INBOX"][0]
+        self.assertEqual(len(dumped["INBOX"]["messages"]), inbox_count)
+
+
 class ErrorsAndSecurity(ServerTestCase):
     @classmethod
     def setUpClass(cls):
