@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <thread>
 
+#include "message/imap_date.h"
 #include "sync/content_hash.h"
 #include "sync/folder_copier.h"
 
@@ -20,12 +23,16 @@ namespace {
 
 // Pairs messages of `sources` (each with a Message-ID) with entries of `byId`, keyed by
 // (Message-ID, size): the same Message-ID and size first; then a Message-ID that only one
-// unpaired source message and one unpaired entry carry, whatever the sizes (a server that
-// rewrote the message: a bridge that rebuilds it, one that adds a header; copying it again
-// would double it). Calls pair(message, value) for each pair and erases the entry.
-template <typename Value, typename PairFn>
+// unpaired source message and one unpaired entry carry, whatever the sizes, if
+// sameDate(message, value) confirms it (a server that rewrote the message: a bridge that
+// rebuilds it, one that adds a header; copying it again would double it). The date check
+// keeps a different message under a reused Message-ID (a draft edited and saved again) from
+// passing for the old one: doubled is better than lost. Calls pair(message, value) for each
+// pair and erases the entry.
+template <typename Value, typename SameDateFn, typename PairFn>
 void pairByMessageId(const std::vector<const access::MessageMeta*>& sources,
-                     std::multimap<std::pair<std::string, uint64_t>, Value>& byId, PairFn pair) {
+                     std::multimap<std::pair<std::string, uint64_t>, Value>& byId,
+                     SameDateFn sameDate, PairFn pair) {
   std::vector<const access::MessageMeta*> sizeDiffers;
   for (const auto* m : sources) {
     auto it = byId.find({m->messageId, m->size});
@@ -43,9 +50,17 @@ void pairByMessageId(const std::vector<const access::MessageMeta*>& sources,
     if (unpairedSources[m->messageId] != 1 || unpairedEntries[m->messageId] != 1) continue;
     // Ordered by (Message-ID, size): the first entry at or after size 0 is its only one.
     auto it = byId.lower_bound({m->messageId, 0});
+    if (!sameDate(*m, it->second)) continue;
     pair(*m, it->second);
     byId.erase(it);
   }
+}
+
+// Two IMAP internal dates that name the same instant; false if either cannot be read.
+bool sameInstant(std::string_view a, std::string_view b) {
+  auto x = message::parseImapDateTime(a);
+  auto y = message::parseImapDateTime(b);
+  return x && y && *x == *y;
 }
 
 }  // namespace
@@ -236,11 +251,28 @@ Status FolderCopier::rematchAfterUidValidityChange(uint32_t oldValidity, uint32_
   for (const auto& meta : metas_) {
     (meta.messageId.empty() ? unmatchedNoId : withId).push_back(&meta);
   }
-  pairByMessageId(withId, byId, [&matched](const access::MessageMeta& meta, MessageRecord r) {
-    r.sourceUid = meta.uid;
-    r.size = meta.size;
-    matched.push_back(std::move(r));
-  });
+  // A message whose size changed is compared with its copy's internal date (which the copy
+  // took from the source), read from the destination only if there is such a message.
+  std::optional<std::map<uint32_t, std::string>> copyDates;
+  auto sameDate = [&](const access::MessageMeta& meta, const MessageRecord& r) {
+    if (!copyDates) {
+      copyDates.emplace();
+      auto opened = destinationReader_.openForRead(destinationFolder_);
+      auto listed = opened ? destinationReader_.listMessagesWithoutMessageId(1)
+                           : Result<std::vector<access::MessageMeta>>(opened.status());
+      if (listed) {
+        for (const auto& copy : *listed) (*copyDates)[copy.uid] = copy.internalDate;
+      }
+    }
+    auto copy = copyDates->find(r.destinationUid);
+    return copy != copyDates->end() && sameInstant(meta.internalDate, copy->second);
+  };
+  pairByMessageId(withId, byId, sameDate,
+                  [&matched](const access::MessageMeta& meta, MessageRecord r) {
+                    r.sourceUid = meta.uid;
+                    r.size = meta.size;
+                    matched.push_back(std::move(r));
+                  });
   size_t byContent = 0;
   std::vector<uint32_t> destUids;
   for (const auto& r : withoutId) {
@@ -322,7 +354,12 @@ Status FolderCopier::rematchAfterDestinationChange(uint32_t oldValidity, uint32_
   };
   std::vector<const access::MessageMeta*> withId;
   for (const auto& m : sourceMetas) (m.messageId.empty() ? withoutId : withId).push_back(&m);
-  pairByMessageId(withId, copiesById, copiedAs);
+  std::map<uint32_t, std::string> copyDates;
+  for (const auto& d : destinationMetas) copyDates[d.uid] = d.internalDate;
+  auto sameDate = [&copyDates](const access::MessageMeta& m, uint32_t copyUid) {
+    return sameInstant(m.internalDate, copyDates[copyUid]);
+  };
+  pairByMessageId(withId, copiesById, sameDate, copiedAs);
   size_t byContent = 0;
   if (!withoutId.empty() && !copiesWithoutId.empty()) {
     MF_ASSIGN_OR_RETURN(auto copyDigests, digestBodies(destinationReader_, copiesWithoutId));

@@ -410,8 +410,10 @@ class DestinationFolderReplaced(ServerTestCase):
 
 class SourceRewrittenAndRenumbered(ServerTestCase):
     """A source that renumbered its folder (new UIDVALIDITY) and rebuilt a message on the way
-    (ProtonMail Bridge after an update, QUIRKS.md: other bytes, so another size): the message
-    is still known by its Message-ID, which only it carries, and not copied a second time."""
+    (ProtonMail Bridge after an update, QUIRKS.md: other bytes, so another size, same date):
+    the message is still known by its Message-ID, which only it carries, and not copied a
+    second time. A message replaced under the same Message-ID with another date (a draft
+    edited and saved again) is a new message: copied, never taken for the old one."""
 
     @classmethod
     def setUpClass(cls):
@@ -419,7 +421,24 @@ class SourceRewrittenAndRenumbered(ServerTestCase):
         cls.src = cls.start_server("src", "slash")
         cls.dst = cls.start_server("dst", "slash")
 
-    def test_a_rebuilt_message_is_not_copied_again(self):
+    def rewrite(self, path, prefix, keep_date):
+        """Dovecot's Maildir: the size it reads from the file name is dropped so it reads the
+        new one; the internal date is the file's mtime."""
+        with open(path, "rb") as f:
+            raw = f.read()
+        self.assertIn(b"Message-ID:", raw)
+        st = os.stat(path)
+        base, _, info = os.path.basename(path).partition(":")
+        os.unlink(path)
+        new_path = os.path.join(os.path.dirname(path), base.split(",")[0] + ":" + info)
+        with open(new_path, "wb") as f:
+            f.write(prefix + raw)
+        if keep_date:
+            os.utime(new_path, (st.st_atime, st.st_mtime))
+        else:
+            os.utime(new_path, (st.st_atime, st.st_mtime + 86400))
+
+    def test_a_rebuilt_message_is_not_copied_again_an_edited_one_is(self):
         manifest = self.seed(self.src, "simple")
         state = os.path.join(self.run_dir, "state.db")
         first = self.migrate_json(self.src, self.dst, state)
@@ -427,27 +446,20 @@ class SourceRewrittenAndRenumbered(ServerTestCase):
         inbox = self.src.maildir()
         self.assertTrue(self.src.wait_until_idle())
         files = sorted(glob.glob(os.path.join(inbox, "cur", "*")))
-        self.assertTrue(files)
-        # Rebuilt: a header added, and the size Dovecot keeps in the file name dropped so it
-        # reads the new one; the uidlist and index gone, so the folder gets a new UIDVALIDITY.
-        path = files[0]
-        with open(path, "rb") as f:
-            raw = f.read()
-        self.assertIn(b"Message-ID:", raw)
-        base, _, info = os.path.basename(path).partition(":")
-        os.unlink(path)
-        with open(os.path.join(inbox, "cur", base.split(",")[0] + ":" + info), "wb") as f:
-            f.write(b"X-Rebuilt-By: bridge\n" + raw)
+        self.assertGreaterEqual(len(files), 2)
+        self.rewrite(files[0], b"X-Rebuilt-By: bridge\n", keep_date=True)
+        self.rewrite(files[1], b"X-Edited: saved again a day later\n", keep_date=False)
+        # The uidlist and index gone: the folder gets a new UIDVALIDITY.
         for gone in glob.glob(os.path.join(inbox, "dovecot-uidlist")) + \
                 glob.glob(os.path.join(inbox, "dovecot.index*")):
             os.unlink(gone)
         again = self.migrate_json(self.src, self.dst, state)
-        self.assertEqual((again["failed"], again["copied"]), (0, 0), again)
+        self.assertEqual((again["failed"], again["copied"]), (0, 1), again)
         inbox_report = [f for f in again["folders"] if f["source"] == "INBOX"][0]
         self.assertTrue(any("UIDVALIDITY" in n for n in inbox_report["notes"]), inbox_report)
-        dumped = {f["name"]: f for f in self.dump(self.dst)["folders"]}
+        dumped = {f["name"]: f for f in self.dump(self.dst, bodies=True)["folders"]}
         inbox_count = [f["messages"] for f in manifest["folders"] if f["name"] == "INBOX"][0]
-        self.assertEqual(len(dumped["INBOX"]["messages"]), inbox_count)
+        self.assertEqual(len(dumped["INBOX"]["messages"]), inbox_count + 1)
 
 
 class ErrorsAndSecurity(ServerTestCase):
