@@ -5,10 +5,12 @@ ctest -j; servers are started by tests/servers/dovecot.sh and stopped by PID in 
 The mailferry binary comes from $MAILFERRY_BIN (set by CTest).
 """
 
+import imaplib
 import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -43,6 +45,13 @@ class Server:
 
     def password(self, user="alice"):
         return self.info["users"][user]
+
+    def imap(self, user="alice"):
+        """An imaplib connection over IMAPS, logged in: for a test to set up or look."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        conn = imaplib.IMAP4_SSL("127.0.0.1", self.info["imaps_port"], ssl_context=context)
+        conn.login(user, self.password(user))
+        return conn
 
     def maildir(self, user="alice"):
         return os.path.join(self.run_dir, "dovecot-" + self.name, "mail", user, "Maildir")

@@ -2,13 +2,11 @@
 migrate issue (full corpus, re-runs, increments, dry run, UIDVALIDITY change, kill -9)."""
 
 import glob
-import imaplib
 import os
 import random
 import re
 import signal
 import sqlite3
-import ssl
 import subprocess
 import time
 import unittest
@@ -228,10 +226,7 @@ class NoselectParentOnDestination(ServerTestCase):
 
     def test_a_noselect_parent_is_created_and_filled(self):
         manifest = self.seed(self.src, "full")
-        context = ssl.create_default_context(cafile=self.dst.ca_file)
-        with imaplib.IMAP4_SSL("127.0.0.1", self.dst.info["imaps_port"],
-                               ssl_context=context) as imap:
-            imap.login("alice", self.dst.password())
+        with self.dst.imap() as imap:
             self.assertEqual(imap.create("Work/Projects")[0], "OK")
             listed = imap.list('""', '"Work"')[1]
             self.assertIn(b"\\Noselect", listed[0], listed)
@@ -253,12 +248,6 @@ class ChangedMapBetweenRuns(ServerTestCase):
         super().setUpClass()
         cls.src = cls.start_server("src", "slash")
         cls.dst = cls.start_server("dst", "slash")
-
-    def imap(self, server):
-        context = ssl.create_default_context(cafile=server.ca_file)
-        imap = imaplib.IMAP4_SSL("127.0.0.1", server.info["imaps_port"], ssl_context=context)
-        imap.login("alice", server.password())
-        return imap
 
     def test_changed_map_keeps_the_earlier_destination_and_says_how_to_switch(self):
         manifest = self.seed(self.src, "full")
@@ -291,11 +280,11 @@ class ChangedMapBetweenRuns(ServerTestCase):
         self.assertIn("To switch", " ".join(work["notes"]))
 
         # The switch: rename on the destination, one new message on the source.
-        with self.imap(self.dst) as imap:
+        with self.dst.imap() as imap:
             self.assertEqual(imap.rename("Old", "New")[0], "OK")
         new_message = (b"From: a@example.test\r\nSubject: after the rename\r\n"
                        b"Message-ID: <after-rename@migrate.mailferry.test>\r\n\r\nbody\r\n")
-        with self.imap(self.src) as imap:
+        with self.src.imap() as imap:
             self.assertEqual(imap.append("Work/Projects", None, None, new_message)[0], "OK")
         third = self.migrate_json(self.src, self.dst, state, ["--map", "Work=New"])
         self.assertEqual((third["failed"], third["copied"]), (0, 1), third)
@@ -319,15 +308,9 @@ class DestinationFolderReplaced(ServerTestCase):
         cls.src = cls.start_server("src", "slash")
         cls.dst = cls.start_server("dst", "slash")
 
-    def imap(self, server):
-        context = ssl.create_default_context(cafile=server.ca_file)
-        imap = imaplib.IMAP4_SSL("127.0.0.1", server.info["imaps_port"], ssl_context=context)
-        imap.login("alice", server.password())
-        return imap
-
     def source_messages(self, folder):
         """(flags, internal date, bytes) of each message of a source folder, read-only."""
-        with self.imap(self.src) as imap:
+        with self.src.imap() as imap:
             self.assertEqual(imap.select('"%s"' % folder, readonly=True)[0], "OK")
             typ, data = imap.uid("FETCH", "1:*", "(FLAGS INTERNALDATE BODY.PEEK[])")
             self.assertEqual(typ, "OK")
@@ -356,7 +339,7 @@ class DestinationFolderReplaced(ServerTestCase):
         kept = [m for m in sent if b"Subject: Re: Budget 2019" in m[2]
                 or b"Subject: Sent without Message-ID" in m[2]]
         self.assertEqual(len(kept), 2)
-        with self.imap(self.dst) as imap:
+        with self.dst.imap() as imap:
             for name in ("Sent", "Trash", "Archive/2023"):
                 self.assertEqual(imap.delete('"%s"' % name)[0], "OK", name)
             for name in ("Sent", "Trash"):
@@ -397,7 +380,7 @@ class DestinationFolderReplaced(ServerTestCase):
         # still found by its Message-ID, which only it carries, and not doubled.
         drafts = self.source_messages("Drafts")
         flags, date, raw = next(m for m in drafts if b"Subject: Draft with keyword" in m[2])
-        with self.imap(self.dst) as imap:
+        with self.dst.imap() as imap:
             self.assertEqual(imap.delete("Drafts")[0], "OK")
             self.assertEqual(imap.create("Drafts")[0], "OK")
             rewritten = b"X-Stored-By: a rewriting server\r\n" + raw

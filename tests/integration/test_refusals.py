@@ -4,9 +4,7 @@ destination stay apart; an empty message fails alone with a reason. The source i
 Dovecot (or, for the empty message Dovecot cannot hold, the quirk server); the destination is
 tests/tools/quirk_imap.py imitating Exchange (fold-case) and Gmail (refuse-names)."""
 
-import imaplib
 import os
-import ssl
 import sys
 import unittest
 
@@ -49,9 +47,7 @@ class Refusals(ServerTestCase):
         return Fake(srv, self.src.ca_file)
 
     def append(self, user, folder, raws):
-        ctx = ssl.create_default_context(cafile=self.src.ca_file)
-        conn = imaplib.IMAP4_SSL("127.0.0.1", self.src.info["imaps_port"], ssl_context=ctx)
-        conn.login(user, self.src.password(user))
+        conn = self.src.imap(user)
         wire = '"%s"' % mutf7_encode(folder)
         conn.create(wire)
         for raw in raws:
@@ -90,9 +86,7 @@ class Refusals(ServerTestCase):
         self.assertEqual(len(numbered), 1, summary["folders"])
         kept, moved_to = numbered[0]["source"], numbered[0]["destination"]
         other = "trash" if kept == "Trash" else "Trash"
-        ctx = ssl.create_default_context(cafile=self.src.ca_file)
-        with imaplib.IMAP4_SSL("127.0.0.1", self.src.info["imaps_port"], ssl_context=ctx) as conn:
-            conn.login("bob", self.src.password("bob"))
+        with self.src.imap("bob") as conn:
             self.assertEqual(conn.delete(other)[0], "OK")
         self.append("bob", kept, [b"Subject: later\r\n\r\nfour\r\n"])
         later = self.migrate(dst, state, "bob")
@@ -135,9 +129,7 @@ class RetryErrors(ServerTestCase):
         cls.dst = cls.start_server("dst", "slash")
 
     def test_retry_errors_copies_only_what_failed(self):
-        ctx = ssl.create_default_context(cafile=self.src.ca_file)
-        conn = imaplib.IMAP4_SSL("127.0.0.1", self.src.info["imaps_port"], ssl_context=ctx)
-        conn.login("alice", self.src.password())
+        conn = self.src.imap()
         big = b"Subject: big\r\n\r\n" + b"x" * 3000 + b"\r\n"
         for raw in [b"Subject: small 1\r\n\r\na\r\n", big, b"Subject: small 2\r\n\r\nb\r\n"]:
             self.assertEqual(conn.append("INBOX", None, None, raw)[0], "OK")
