@@ -56,6 +56,34 @@ void pairByMessageId(const std::vector<const access::MessageMeta*>& sources,
   }
 }
 
+// Pairs messages of `sources` (without a Message-ID) with the copies `copyUids` of the
+// folder open on `destination` by the SHA-256 of their content (source folder open on
+// `source`); each copy stands for one message at most. Calls pair(message, copy UID) for
+// each pair; returns how many.
+template <typename PairFn>
+Result<size_t> pairByContent(access::MailSource& source, access::MailSource& destination,
+                             const std::vector<const access::MessageMeta*>& sources,
+                             const std::vector<uint32_t>& copyUids, PairFn pair) {
+  if (sources.empty() || copyUids.empty()) return size_t{0};
+  MF_ASSIGN_OR_RETURN(auto copyDigests, digestBodies(destination, copyUids));
+  std::vector<uint32_t> sourceUids;
+  for (const auto* m : sources) sourceUids.push_back(m->uid);
+  MF_ASSIGN_OR_RETURN(auto sourceDigests, digestBodies(source, sourceUids));
+  std::multimap<std::string, uint32_t> copiesByHash;
+  for (const auto& [uid, d] : copyDigests) copiesByHash.emplace(d.sha256Hex, uid);
+  size_t paired = 0;
+  for (const auto* m : sources) {
+    auto s = sourceDigests.find(m->uid);
+    if (s == sourceDigests.end()) continue;
+    auto d = copiesByHash.find(s->second.sha256Hex);
+    if (d == copiesByHash.end()) continue;
+    pair(*m, d->second);
+    copiesByHash.erase(d);
+    ++paired;
+  }
+  return paired;
+}
+
 // Two IMAP internal dates that name the same instant; false if either cannot be read.
 bool sameInstant(std::string_view a, std::string_view b) {
   auto x = message::parseImapDateTime(a);
@@ -279,28 +307,17 @@ Status FolderCopier::rematchAfterUidValidityChange(uint32_t oldValidity, uint32_
     if (r.destinationUid) destUids.push_back(r.destinationUid);
   }
   if (!unmatchedNoId.empty() && !destUids.empty()) {
-    // Digest the copies on the destination, then the candidates on the source.
     MF_RETURN_IF_ERROR(destinationReader_.openForRead(destinationFolder_).status());
-    MF_ASSIGN_OR_RETURN(auto destDigests, digestBodies(destinationReader_, destUids));
-    std::vector<uint32_t> srcUids;
-    for (const auto* m : unmatchedNoId) srcUids.push_back(m->uid);
-    MF_ASSIGN_OR_RETURN(auto srcDigests, digestBodies(source_, srcUids));
-    std::multimap<std::string, uint32_t> destByHash;
-    for (const auto& [uid, d] : destDigests) destByHash.emplace(d.sha256Hex, uid);
-    for (const auto* m : unmatchedNoId) {
-      auto s = srcDigests.find(m->uid);
-      if (s == srcDigests.end()) continue;
-      auto d = destByHash.find(s->second.sha256Hex);
-      if (d == destByHash.end()) continue;
-      MessageRecord r;
-      r.sourceUid = m->uid;
-      r.state = MessageState::kCopied;
-      r.destinationUid = d->second;
-      r.size = m->size;
-      matched.push_back(r);
-      destByHash.erase(d);
-      ++byContent;
-    }
+    MF_ASSIGN_OR_RETURN(byContent,
+                        pairByContent(source_, destinationReader_, unmatchedNoId, destUids,
+                                      [&matched](const access::MessageMeta& m, uint32_t copyUid) {
+                                        MessageRecord r;
+                                        r.sourceUid = m.uid;
+                                        r.state = MessageState::kCopied;
+                                        r.destinationUid = copyUid;
+                                        r.size = m.size;
+                                        matched.push_back(r);
+                                      }));
   }
   MF_RETURN_IF_ERROR(store_.replaceAllMessages(options_.mailboxKey, sourceName_, matched));
   records_.clear();
@@ -360,24 +377,8 @@ Status FolderCopier::rematchAfterDestinationChange(uint32_t oldValidity, uint32_
     return sameInstant(m.internalDate, copyDates[copyUid]);
   };
   pairByMessageId(withId, copiesById, sameDate, copiedAs);
-  size_t byContent = 0;
-  if (!withoutId.empty() && !copiesWithoutId.empty()) {
-    MF_ASSIGN_OR_RETURN(auto copyDigests, digestBodies(destinationReader_, copiesWithoutId));
-    std::vector<uint32_t> sourceUids;
-    for (const auto* m : withoutId) sourceUids.push_back(m->uid);
-    MF_ASSIGN_OR_RETURN(auto sourceDigests, digestBodies(source_, sourceUids));
-    std::multimap<std::string, uint32_t> copiesByHash;
-    for (const auto& [uid, d] : copyDigests) copiesByHash.emplace(d.sha256Hex, uid);
-    for (const auto* m : withoutId) {
-      auto s = sourceDigests.find(m->uid);
-      if (s == sourceDigests.end()) continue;
-      auto d = copiesByHash.find(s->second.sha256Hex);
-      if (d == copiesByHash.end()) continue;
-      copiedAs(*m, d->second);
-      copiesByHash.erase(d);
-      ++byContent;
-    }
-  }
+  MF_ASSIGN_OR_RETURN(size_t byContent, pairByContent(source_, destinationReader_, withoutId,
+                                                      copiesWithoutId, copiedAs));
   MF_RETURN_IF_ERROR(store_.replaceAllMessages(options_.mailboxKey, sourceName_, matched));
   records_.clear();
   for (auto& r : matched) records_[r.sourceUid] = r;
