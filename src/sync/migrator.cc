@@ -277,6 +277,13 @@ Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
   access::MailDestination& destination = *worker.destination;
   std::vector<std::string> path = mapping.destinationPath;
   if (const access::Folder* used = renamedByAnEarlierRun(mapping)) return *used;
+  // One CREATE at a time per run, whatever the workers: Dovecot 2.3 (2.3.19 seen) can panic
+  // when sessions of one user create folders at the same moment (two fcntl locks taken in
+  // opposite order, EDEADLK on dovecot.list.index.log), and the folder is then missing from
+  // its LIST or reported as existing while not listed. A folder is created once per
+  // mailbox, so the wait costs next to nothing; it also keeps a parent's CREATE from racing
+  // its child's.
+  std::lock_guard<std::mutex> oneCreateAtATime(createMutex_);
   auto created = destination.createFolder(path);
   if (created) return created;
   if (created.status().code() == Errc::kAlreadyExists) {

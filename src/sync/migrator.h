@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -131,6 +132,7 @@ class Migrator {
   access::SourceFactory openSource_;
   access::AccountFactory openDestination_;
   std::vector<access::Folder> destinationFolders_;  // as listed at the start
+  std::mutex createMutex_;  // createDestinationFolder: one CREATE at a time (see there)
   store::Store& baseStore_;
   ProgressSink& baseProgress_;
   store::Store* store_;  // baseStore_, or a locked wrapper while workers run in parallel

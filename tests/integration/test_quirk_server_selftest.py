@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
@@ -450,6 +451,22 @@ class CourierExamine(ServerCase):
         v3 = re.search(rb"UIDVALIDITY (\d+)", r.cmd(b"SELECT Sent")).group(1)
         v4 = re.search(rb"UIDVALIDITY (\d+)", r.cmd(b"EXAMINE Sent")).group(1)
         self.assertEqual(v3, v4)
+
+
+class CreateOverlapCrash(ServerCase):
+    quirks = ["create-overlap-crash=400"]
+
+    def test_a_create_meeting_another_ends_its_session(self):
+        first, second = self.raw(), self.raw()
+        first.n += 1
+        first.sock.sendall(b"R%d CREATE Slow\r\n" % first.n)
+        time.sleep(0.1)  # the first CREATE is under way
+        with self.assertRaises(EOFError):
+            second.cmd(b"CREATE Other")
+        self.assertIn(b"OK", first.read_until_tag(b"R%d" % first.n))
+        self.assertIn(b"OK", self.raw().cmd(b"CREATE Later"))  # one at a time is fine
+        self.assertEqual(len([e for e in self.srv.events if e["event"] == "create-overlap-crash"]),
+                         1)
 
 
 class MalformedArguments(ServerCase):

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import unittest
 
-from mftest import MAILFERRY, ServerTestCase
+from mftest import MAILFERRY, FaultProxy, ServerTestCase
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from quirk_imap import QuirkServer, imap_date, sample_fixture  # noqa: E402
@@ -407,6 +407,29 @@ class Quirks(ServerTestCase):
         self.seed(self.dv, "add", extra=["--count", "2"])
         summary = self.migrate(self.dv, dst)
         self.assertEqual(summary["folders_failed"], 0)
+        self.assertSameMail(self.dovecot(), dst.dump())
+
+    def test_creates_one_at_a_time_dovecot_23(self):
+        """Dovecot 2.3 panics when sessions of one user CREATE at the same moment (EDEADLK on
+        its list index; seen with 2.3.19 here): parallel workers create their folders one at a
+        time. The destination is far (a 5 ms link), so every folder gets a worker."""
+        folders = {"Folder %d" % i: [(message(i, subject="in folder %d" % i), ["\\Seen"])]
+                   for i in range(1, 7)}
+        self.seed_dovecot(folders)
+        dst = self.fake(["create-overlap-crash=300"], empty=True)
+        link = FaultProxy(self.run_dir, "create-overlap", dst.srv.port, ["--rtt-ms", "5"])
+        self.addCleanup(link.stop)
+
+        class Far(Fake):
+            def url(self, user="alice", tls=True):
+                return "imap://%s@127.0.0.1:%d" % (user, link.port)
+
+        summary = self.migrate(self.dv, Far(dst.srv, dst.ca_file), ["--parallel", "4"])
+        self.assertEqual((summary["copied"], summary["failed"], summary["folders_failed"]),
+                         (6, 0, 0), summary)
+        self.assertEqual(dst.events("create-overlap-crash"), [])
+        self.assertGreater(len({e["session"] for e in dst.events("create")}), 1,
+                           "the folders were not created by several workers")
         self.assertSameMail(self.dovecot(), dst.dump())
 
     def test_phantom_uid_icloud(self):

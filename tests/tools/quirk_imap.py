@@ -80,6 +80,11 @@ QUIRKS (--quirk NAME[=ARG], repeatable; Python: QuirkServer(fixture, quirks=["NA
                         servers without U+3000. ref: Gmail / Google Workspace, Generic.
   courier-examine       EXAMINE of a folder never SELECTed gives a new UIDVALIDITY each time.
                         imitates Courier-IMAP. ref: Courier (Dovecot imapc no-examine).
+  create-overlap-crash[=MS]  CREATE takes MS ms (default 300); a CREATE that arrives in
+                        another session meanwhile ends that session (the connection drops,
+                        no answer). imitates Dovecot 2.3 (2.3.19: the imap process panics
+                        on EDEADLK locking dovecot.list.index.log, seen here under parallel
+                        CREATEs). ref: Dovecot 2.3.19 (this repository's tests).
 
 PROFILES (--profile NAME): what the server announces (greeting, capabilities, ID response):
 generic, exchange, zimbra, yahoo, icloud, courier. A quirk that belongs to one server selects its
@@ -160,6 +165,7 @@ QUIRKS = {
     "refuse-names": "Gmail and servers without U+3000",
     "max-size": "Microsoft Exchange",
     "courier-examine": "Courier-IMAP",
+    "create-overlap-crash": "Dovecot 2.3",
 }
 
 BASE_CAPS = ["IMAP4rev1", "LITERAL+", "UIDPLUS", "NAMESPACE", "ID", "ENABLE", "MULTIAPPEND",
@@ -222,6 +228,7 @@ class QuirkServer:
         self.commands = []  # (session, COMMAND, status) in order
         self.session_count = 0
         self.unsolicited_done = False
+        self.creating = 0  # CREATEs under way (create-overlap-crash)
         self.listing_unsolicited_done = False
         self.uidvalidity_counter = 5000
         self.load(sample_fixture() if fixture is None else fixture)

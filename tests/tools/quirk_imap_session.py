@@ -15,6 +15,7 @@ quirk_imap_commands and quirk_imap_wire.
 """
 
 import socket
+import time
 
 from quirk_imap_commands import COMMANDS
 from quirk_imap_wire import (IO_TIMEOUT, LITERAL_AT_END, MAX_LINE, MAX_LITERAL, SYSTEM_FLAGS,
@@ -136,6 +137,8 @@ class Session:
             if self.literal_plus_violation:
                 self.literal_plus_violation = False
                 raise ImapError("BAD", "Non-synchronizing literal {n+} without LITERAL+")
+            if cmd == "CREATE" and srv.q("create-overlap-crash") and self.state != "notauth":
+                self.create_or_crash()
             if cmd == "AUTHENTICATE" and len(args) == 1 and self.state == "notauth":
                 # No SASL-IR: ask for the response before taking the store lock.
                 self.line("+ ")
@@ -174,6 +177,22 @@ class Session:
         with srv.lock:
             srv.commands.append((self.sid, cmd, status))
         return True
+
+    def create_or_crash(self):
+        """create-overlap-crash: the CREATE takes a while outside the store lock; one that
+        meets another under way ends its session like Dovecot's panicking imap process."""
+        srv = self.srv
+        with srv.lock:
+            if srv.creating:
+                srv.event(self.sid, "create-overlap-crash")
+                srv.commands.append((self.sid, "CREATE", "CRASH"))
+                raise Closed()
+            srv.creating += 1
+        try:
+            time.sleep(srv.qint("create-overlap-crash", 300) / 1000.0)
+        finally:
+            with srv.lock:
+                srv.creating -= 1
 
     # -- helpers --------------------------------------------------------------------------------
 
