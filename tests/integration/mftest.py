@@ -257,18 +257,25 @@ class ServerTestCase(unittest.TestCase):
                              f["skipped_vanished"] + f["failed"], f)
 
 
-class SeededPairTestCase(ServerTestCase):
-    """A source and a destination Dovecot ("slash" flavor), and alice's mailbox on the source
-    seeded once per module with SEED_COUNT messages of the "simple" profile (self.manifest:
-    seed.py's manifest, for oracle_verify)."""
-
-    SEED_COUNT = 10
+class PairTestCase(ServerTestCase):
+    """A source and a destination Dovecot ("slash" flavor), started once per class."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.src = cls.start_server("src", "slash")
         cls.dst = cls.start_server("dst", "slash")
+
+
+class SeededPairTestCase(PairTestCase):
+    """PairTestCase, and alice's mailbox on the source seeded once per module with SEED_COUNT
+    messages of the "simple" profile (self.manifest: seed.py's manifest, for oracle_verify)."""
+
+    SEED_COUNT = 10
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
         cls.manifest = None
 
     def setUp(self):

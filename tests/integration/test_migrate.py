@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from mftest import MAILFERRY, ServerTestCase
+from mftest import MAILFERRY, PairTestCase, ServerTestCase
 
 
 class SlashToSlash(ServerTestCase):
@@ -212,17 +212,11 @@ class CourierToSlash(ServerTestCase):
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
 
 
-class NoselectParentOnDestination(ServerTestCase):
+class NoselectParentOnDestination(PairTestCase):
     """A destination where "Work" exists only as the \\Noselect parent of "Work/Projects" (what a
     run stopped between creating the child and the parent leaves behind on Dovecot): "Work" is
     not a folder yet, so it is created (Dovecot then makes it selectable) and filled, not taken
     as existing and then failed on SELECT."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.src = cls.start_server("src", "slash")
-        cls.dst = cls.start_server("dst", "slash")
 
     def test_a_noselect_parent_is_created_and_filled(self):
         manifest = self.seed(self.src, "full")
@@ -237,17 +231,11 @@ class NoselectParentOnDestination(ServerTestCase):
         self.assertEqual(oracle.returncode, 0, oracle.stdout + oracle.stderr)
 
 
-class ChangedMapBetweenRuns(ServerTestCase):
+class ChangedMapBetweenRuns(PairTestCase):
     """A --map rule changed after a folder was copied: the folder goes on in the destination
     the earlier runs filled (its mail stays in one folder, nothing is copied twice), the run
     says so and how to switch; renaming that folder on the destination to the new name is the
     switch, and the next run goes on there without copying anything again."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.src = cls.start_server("src", "slash")
-        cls.dst = cls.start_server("dst", "slash")
 
     def test_changed_map_keeps_the_earlier_destination_and_says_how_to_switch(self):
         manifest = self.seed(self.src, "full")
@@ -296,17 +284,11 @@ class ChangedMapBetweenRuns(ServerTestCase):
         self.assertIn("Result: identical", res.stdout)
 
 
-class DestinationFolderReplaced(ServerTestCase):
+class DestinationFolderReplaced(PairTestCase):
     """A destination folder deleted after a run (and created again, or not), or refilled by
     hand with some of its messages: the next run finds out from its UIDVALIDITY, copies again
     exactly what the folder lost, and duplicates nothing it kept, even with nothing new on
     the source (where the run would otherwise settle the folder as up to date)."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.src = cls.start_server("src", "slash")
-        cls.dst = cls.start_server("dst", "slash")
 
     def source_messages(self, folder):
         """(flags, internal date, bytes) of each message of a source folder, read-only."""
@@ -391,18 +373,12 @@ class DestinationFolderReplaced(ServerTestCase):
         self.assertEqual(len(dumped["Drafts"]["messages"]), counts["Drafts"], dumped["Drafts"])
 
 
-class SourceRewrittenAndRenumbered(ServerTestCase):
+class SourceRewrittenAndRenumbered(PairTestCase):
     """A source that renumbered its folder (new UIDVALIDITY) and rebuilt a message on the way
     (ProtonMail Bridge after an update, QUIRKS.md: other bytes, so another size, same date):
     the message is still known by its Message-ID, which only it carries, and not copied a
     second time. A message replaced under the same Message-ID with another date (a draft
     edited and saved again) is a new message: copied, never taken for the old one."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.src = cls.start_server("src", "slash")
-        cls.dst = cls.start_server("dst", "slash")
 
     def rewrite(self, path, prefix, keep_date):
         """Dovecot's Maildir: the size it reads from the file name is dropped so it reads the

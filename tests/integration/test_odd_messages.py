@@ -1,12 +1,10 @@
 """Mail that is odd but legal, or merely broken, survives a migration between real Dovecot
 servers byte for byte, or fails alone with a reason; the summary's counts always add up."""
 
-import imaplib
 import os
-import ssl
 import unittest
 
-from mftest import ServerTestCase
+from mftest import PairTestCase
 
 # Each of these is accepted by Dovecot as a source message (an empty message is not: Dovecot
 # says "Can't save a zero byte message"; the empty case is covered with a fake source).
@@ -25,17 +23,9 @@ ODD_MESSAGES = {
 }
 
 
-class OddMessages(ServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.src = cls.start_server("src", "slash")
-        cls.dst = cls.start_server("dst", "slash")
-
+class OddMessages(PairTestCase):
     def test_odd_messages_survive_and_counts_add_up(self):
-        ctx = ssl.create_default_context(cafile=self.src.ca_file)
-        conn = imaplib.IMAP4_SSL("127.0.0.1", self.src.info["imaps_port"], ssl_context=ctx)
-        conn.login("carol", self.src.password("carol"))
+        conn = self.src.imap("carol")
         for name, raw in ODD_MESSAGES.items():
             typ, data = conn.append("INBOX", "(\\Seen)", None, raw)
             self.assertEqual(typ, "OK", (name, data))

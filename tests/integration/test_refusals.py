@@ -9,7 +9,7 @@ import sys
 import unittest
 
 from imaputil import mutf7_encode
-from mftest import REPO, ServerTestCase
+from mftest import REPO, PairTestCase, ServerTestCase
 
 sys.path.insert(0, os.path.join(REPO, "tests", "tools"))
 from quirk_imap import QuirkServer  # noqa: E402
@@ -119,14 +119,8 @@ class Refusals(ServerTestCase):
         self.assertEqual(names(dst.srv.dump()).get("日本語\u3000保存"), 1)
 
 
-class RetryErrors(ServerTestCase):
+class RetryErrors(PairTestCase):
     """--retry-errors re-attempts exactly the messages that failed, and nothing new."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.src = cls.start_server("src", "slash")
-        cls.dst = cls.start_server("dst", "slash")
 
     def test_retry_errors_copies_only_what_failed(self):
         conn = self.src.imap()
