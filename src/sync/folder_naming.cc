@@ -76,6 +76,20 @@ std::string numberedName(const std::string& component, int n) {
   return component + " (" + std::to_string(n) + ")";
 }
 
+std::vector<std::vector<std::string>> renamedDestinations(const std::vector<std::string>& planned) {
+  std::vector<std::vector<std::string>> out;
+  if (planned.empty()) return out;
+  for (const auto& candidate : renameCandidates(planned.back())) {
+    out.push_back(planned);
+    out.back().back() = candidate;
+  }
+  for (int n = 2; n < 100; ++n) {  // the range migrate's CREATE tries
+    out.push_back(planned);
+    out.back().back() = numberedName(planned.back(), n);
+  }
+  return out;
+}
+
 namespace {
 
 // "Name (7)" -> "Name"; anything else unchanged.

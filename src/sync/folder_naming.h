@@ -26,6 +26,12 @@ std::vector<std::string> renameCandidates(const std::string& component);
 // "Name (2)", "Name (3)", ...: a name for a folder whose name is taken under another case.
 std::string numberedName(const std::string& component, int n);
 
+// Where migrate may have put a folder planned as `planned` when the destination would not
+// take that name, in the order it tries them: each rename candidate of the last component
+// (refused names), then "Name (2)" to "Name (99)" (a name held in another case, or only
+// as a container). For verify, which looks for the folder without the state.
+std::vector<std::vector<std::string>> renamedDestinations(const std::vector<std::string>& planned);
+
 // `used` is a name these rules (a candidate, a numbered name, or a numbered candidate, for
 // any component; ASCII case ignored) can make of `planned`: a folder an earlier run had to rename,
 // as opposed to one the user's folder rules named differently back then.

@@ -14,6 +14,19 @@ TEST(FolderNaming, StepsInOrder) {
   EXPECT_EQ(numberedName("trash", 2), "trash (2)");
 }
 
+TEST(FolderNaming, RenamedDestinationsInMigratesOrder) {
+  using Path = std::vector<std::string>;
+  auto refused = renamedDestinations(Path{"Work", "a^b"});
+  ASSERT_GE(refused.size(), 2u);
+  EXPECT_EQ(refused[0], (Path{"Work", "a_b"}));
+  EXPECT_EQ(refused[1], (Path{"Work", "a^b (2)"}));
+  EXPECT_EQ(refused.back(), (Path{"Work", "a^b (99)"}));
+  auto plain = renamedDestinations(Path{"Trash"});
+  EXPECT_EQ(plain.front(), (Path{"Trash (2)"}));
+  EXPECT_EQ(plain.size(), 98u);
+  EXPECT_TRUE(renamedDestinations(Path{}).empty());
+}
+
 TEST(FolderNaming, RenamingOfTellsOwnRenamesFromOtherNames) {
   using Path = std::vector<std::string>;
   EXPECT_TRUE(isRenamingOf(Path{"Sent"}, Path{"Sent"}));

@@ -10,6 +10,7 @@
 #include "base/ascii.h"
 #include "message/imap_date.h"
 #include "sync/content_hash.h"
+#include "sync/folder_naming.h"
 
 namespace mf::sync {
 namespace {
@@ -96,15 +97,25 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
   for (const auto& m : plan.folders) {
     FolderVerification fv;
     fv.source = m.source.displayName();
-    fv.destination = joinPath(m.destinationPath);
+    const access::Folder* target = m.existingDestination;
+    if (!target) {
+      // Not under the planned name: where migrate puts a folder whose name the destination
+      // would not take (its stated rule), if one of those exists.
+      for (const auto& path : renamedDestinations(m.destinationPath)) {
+        for (const auto& f : destinationFolders) {
+          if (f.selectable && f.path == path) target = &f;
+        }
+        if (target) break;
+      }
+    }
+    fv.destination = joinPath(target ? target->path : m.destinationPath);
     auto run = [&]() -> Status {
       // Both sides at once, each on its own connection, each opening and listing its folder
       // in one round trip: over a long link a folder costs one round trip here, not four.
       std::future<Result<access::MailSource::ReadView>> dstView;
-      if (m.existingDestination) {
+      if (target) {
         dstView = std::async(std::launch::async, [&] {
-          return destinationReader.openForReadAndList(*m.existingDestination, 1,
-                                                      /*withMessageId=*/true);
+          return destinationReader.openForReadAndList(*target, 1, /*withMessageId=*/true);
         });
       }
       auto srcView = source.openForReadAndList(m.source, 1, /*withMessageId=*/true);

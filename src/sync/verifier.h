@@ -1,5 +1,8 @@
 // `mailferry verify`: compares every planned source folder with its destination folder,
-// independently of the state store (so it also checks what another tool copied).
+// independently of the state store (so it also checks what another tool copied). A planned
+// destination name that does not exist is looked for where migrate puts a folder whose name
+// the destination would not take (folder_naming.h renamedDestinations: "Caret_Name" for
+// "Caret^Name" on Gmail, "Name (2)"), the first that exists.
 //
 // Matching: by default messages are paired by (Message-ID, size); with deep, by the SHA-256
 // of the full content (every byte of both sides is fetched). Paired messages must carry the

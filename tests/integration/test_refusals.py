@@ -4,6 +4,7 @@ destination stay apart; an empty message fails alone with a reason. The source i
 Dovecot (or, for the empty message Dovecot cannot hold, the quirk server); the destination is
 tests/tools/quirk_imap.py imitating Exchange (fold-case) and Gmail (refuse-names)."""
 
+import json
 import os
 import sys
 import unittest
@@ -61,6 +62,16 @@ class Refusals(ServerTestCase):
         self.assertCountsAddUp(summary)
         return summary
 
+    def assertVerifiedIdentical(self, dst, user, renamed):
+        """mailferry verify --json: identical, each of `renamed` (source -> destination)
+        compared with the folder migrate renamed it to."""
+        res = self.mailferry("verify", self.src, dst, ["--allow-plaintext", "--json"], user=user)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        report = json.loads([l for l in res.stdout.splitlines() if l.startswith("{")][-1])
+        pairs = {f["source"]: f["destination"] for f in report["folders"]}
+        for source, destination in renamed.items():
+            self.assertEqual(pairs.get(source), destination, report["folders"])
+
     def test_case_collision_keeps_both_folders_apart(self):
         self.append("bob", "Trash", [b"Subject: upper\r\n\r\none\r\n"])
         self.append("bob", "trash", [b"Subject: lower 1\r\n\r\ntwo\r\n",
@@ -111,6 +122,9 @@ class Refusals(ServerTestCase):
         self.assertTrue(any("refused the folder name" in n for n in notes), notes)
         self.assertEqual(self.migrate(dst, state, "carol")["copied"], 0)
         self.assertEqual(names(dst.srv.dump()), got)
+        # verify finds each folder where migrate's stated rule put it.
+        self.assertVerifiedIdentical(dst, "carol", {"Caret^Name": "Caret_Name",
+                                                    "日本語\u3000フォルダ": "日本語 フォルダ"})
 
     def test_ideographic_space_is_kept_where_accepted(self):
         self.append("alice", "日本語\u3000保存", [b"Subject: kept\r\n\r\nz\r\n"])
