@@ -1,7 +1,5 @@
 #include "net/open_endpoint.h"
 
-#include <utility>
-
 namespace mf::net {
 
 TlsOptions tlsOptionsFor(const Endpoint& endpoint, TlsOptions options) {

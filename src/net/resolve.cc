@@ -80,15 +80,15 @@ bool isReservedInvalidName(std::string_view host) {
 }
 
 Result<AddrInfoList> resolveTcp(const std::string& host, uint16_t port, Millis timeout) {
-  auto lookup = std::make_shared<Lookup>();
-  lookup->host = host;
-  lookup->service = std::to_string(port);
-  lookup->numeric = isIpLiteral(host);
-  if (!lookup->numeric && isReservedInvalidName(host)) {
+  if (isReservedInvalidName(host)) {  // never an address literal
     return Status(Errc::kDns, "cannot resolve host '" + host +
                                   "': names ending in .invalid never exist (RFC 6761). "
                                   "Check the host name.");
   }
+  auto lookup = std::make_shared<Lookup>();
+  lookup->host = host;
+  lookup->service = std::to_string(port);
+  lookup->numeric = isIpLiteral(host);
 
   std::thread helper;
   if (lookup->numeric) {

@@ -4,9 +4,8 @@
 // but every wait in mailferry has one (DESIGN.md practice 10). So a name lookup runs on a
 // short-lived helper thread, joined when it answers in time; if the deadline passes first,
 // the caller returns kTimeout and the abandoned (detached) thread frees its result when the
-// lookup eventually ends. Address literals
-// are converted in the calling thread, and names under the reserved top-level "invalid"
-// (RFC 6761) fail there without a query.
+// lookup eventually ends. Address literals are converted in the calling thread, and names
+// under the reserved top-level "invalid" (RFC 6761) fail there without a query.
 //
 // Thread-safe; never throws.
 #pragma once

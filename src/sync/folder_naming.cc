@@ -83,7 +83,7 @@ std::vector<std::vector<std::string>> renamedDestinations(const std::vector<std:
     out.push_back(planned);
     out.back().back() = candidate;
   }
-  for (int n = 2; n < 100; ++n) {  // the range migrate's CREATE tries
+  for (int n = 2; n <= kLastNumber; ++n) {
     out.push_back(planned);
     out.back().back() = numberedName(planned.back(), n);
   }

@@ -23,12 +23,14 @@ namespace mf::sync {
 // empty if no step changes anything.
 std::vector<std::string> renameCandidates(const std::string& component);
 
-// "Name (2)", "Name (3)", ...: a name for a folder whose name is taken under another case.
+// "Name (2)", "Name (3)", ... "Name (kLastNumber)": a name for a folder whose name is
+// taken under another case.
 std::string numberedName(const std::string& component, int n);
+constexpr int kLastNumber = 99;
 
 // Where migrate may have put a folder planned as `planned` when the destination would not
 // take that name, in the order it tries them: each rename candidate of the last component
-// (refused names), then "Name (2)" to "Name (99)" (a name held in another case, or only
+// (refused names), then "Name (2)" to "Name (kLastNumber)" (a name held in another case, or only
 // as a container). For verify, which looks for the folder without the state.
 std::vector<std::vector<std::string>> renamedDestinations(const std::vector<std::string>& planned);
 

@@ -262,11 +262,14 @@ std::string Migrator::earlierDestinationNote(const std::vector<std::string>& use
 
 const access::Folder* Migrator::renamedByAnEarlierRun(const FolderMapping& mapping) {
   auto saved = store_->loadFolder(options_.mailboxKey, mapping.source.displayName());
-  if (!saved || !*saved || (*saved)->destinationFolder == joinPath(mapping.destinationPath)) {
-    return nullptr;
-  }
+  return saved && *saved ? renamedByAnEarlierRun(mapping, **saved) : nullptr;
+}
+
+const access::Folder* Migrator::renamedByAnEarlierRun(const FolderMapping& mapping,
+                                                      const store::FolderPairState& saved) const {
+  if (saved.destinationFolder == joinPath(mapping.destinationPath)) return nullptr;
   for (const auto& f : destinationFolders_) {
-    if (f.selectable && f.displayName() == (*saved)->destinationFolder) return &f;
+    if (f.selectable && f.displayName() == saved.destinationFolder) return &f;
   }
   return nullptr;
 }
@@ -276,7 +279,6 @@ Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
                                                          std::vector<std::string>& notes) {
   access::MailDestination& destination = *worker.destination;
   std::vector<std::string> path = mapping.destinationPath;
-  if (const access::Folder* used = renamedByAnEarlierRun(mapping)) return *used;
   // One CREATE at a time per run, whatever the workers: Dovecot 2.3 (2.3.19 seen) can panic
   // when sessions of one user create folders at the same moment (two fcntl locks taken in
   // opposite order, EDEADLK on dovecot.list.index.log), and the folder is then missing from
@@ -315,7 +317,7 @@ Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
     // case-folding server such as Exchange). Merging two folders would mix their mail: keep
     // them apart under a numbered name. The same for a name the server keeps as a container
     // of other folders only.
-    for (int n = 2; n < 100; ++n) {
+    for (int n = 2; n <= kLastNumber; ++n) {
       std::vector<std::string> alt = path;
       alt.back() = numberedName(path.back(), n);
       auto again = destination.createFolder(alt);
@@ -407,15 +409,21 @@ Result<MigrationReport> Migrator::run() {
   std::vector<access::Folder> planned;
   planned.reserve(plan.folders.size());
   for (const FolderMapping& m : plan.folders) planned.push_back(m.source);
-  // Where each folder's mail goes, if that folder exists: an earlier run's destination
-  // (renamedByAnEarlierRun) or the planned one.
+  // Each folder's record from the last run (read once here), and where its mail goes if
+  // that folder exists: an earlier run's destination (renamedByAnEarlierRun) or the planned one.
+  std::vector<Result<std::optional<store::FolderPairState>>> savedStates;
+  savedStates.reserve(plan.folders.size());
+  for (const FolderMapping& m : plan.folders) {
+    savedStates.push_back(store_->loadFolder(options_.mailboxKey, m.source.displayName()));
+  }
   std::vector<const access::Folder*> destinationOf(plan.folders.size(), nullptr);
   std::vector<access::Folder> destinationsToAsk;
   std::vector<size_t> askedFor;
   if (!options_.dryRun && !options_.retryErrors) {
     for (size_t i = 0; i < plan.folders.size(); ++i) {
       const FolderMapping& m = plan.folders[i];
-      const access::Folder* used = renamedByAnEarlierRun(m);
+      const auto& saved = savedStates[i];
+      const access::Folder* used = saved && *saved ? renamedByAnEarlierRun(m, **saved) : nullptr;
       destinationOf[i] = used ? used : m.existingDestination;
       if (!destinationOf[i]) continue;
       destinationsToAsk.push_back(*destinationOf[i]);
@@ -438,7 +446,7 @@ Result<MigrationReport> Migrator::run() {
       plannedStatus[i] = *st;
       estimate += st->messages;
     }
-    auto saved = store_->loadFolder(options_.mailboxKey, m.source.displayName());
+    const auto& saved = savedStates[i];
     newMessages[i] = st ? st->messages : kMessagesPerWorker;
     if (st && saved && *saved && (*saved)->sourceUidValidity == st->uidValidity &&
         st->uidNext >= (*saved)->sourceUidNext && st->uidNext != 0) {

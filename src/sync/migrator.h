@@ -121,6 +121,9 @@ class Migrator {
   // there: the folder goes on there, so its mail is never split over two folders.
   // Null if none; else points into destinationFolders_.
   const access::Folder* renamedByAnEarlierRun(const FolderMapping& mapping);
+  // The same, with the folder's saved record already read.
+  const access::Folder* renamedByAnEarlierRun(const FolderMapping& mapping,
+                                              const store::FolderPairState& saved) const;
   // What the report says when an earlier run's destination `used` is kept (see above).
   static std::string earlierDestinationNote(const std::vector<std::string>& used,
                                             const FolderMapping& mapping);
