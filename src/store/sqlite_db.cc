@@ -65,7 +65,7 @@ std::string Statement::columnText(int col) const {
                      static_cast<size_t>(sqlite3_column_bytes(stmt_, col)));
 }
 
-Result<std::unique_ptr<Connection>> Connection::open(const std::string& path) {
+Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, OpenMode mode) {
   if (path.empty()) {
     // SQLite would silently open a private temporary database, losing all state at exit.
     return Status(Errc::kStore, ErrorClass::kConfiguration, "state file path is empty");
@@ -73,14 +73,17 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path) {
   sqlite3* db = nullptr;
   // NOMUTEX: the Store contract is one thread at a time, so SQLite's own mutexes buy nothing.
   // No SQLITE_OPEN_URI: the path is a file name, never a "file:" URI with options.
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int access = mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
+                                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  int rc = sqlite3_open_v2(path.c_str(), &db, access | SQLITE_OPEN_NOMUTEX, nullptr);
   if (db == nullptr) {
     return Status(Errc::kStore, "state file " + path + ": opening : out of memory");
   }
   std::unique_ptr<Connection> conn(new Connection(path, db));
   if (rc != SQLITE_OK) {
-    return conn->error(rc, "opening (does its directory exist and is it writable?)");
+    return conn->error(rc, mode == OpenMode::kReadOnly
+                               ? "opening to read (does it exist and is it readable?)"
+                               : "opening (does its directory exist and is it writable?)");
   }
   sqlite3_extended_result_codes(db, 1);
   return conn;

@@ -72,10 +72,14 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+// kReadWrite creates a missing file (never its directory); kReadOnly never creates or writes
+// anything of the database (a reader of a WAL file may still create its -shm beside it).
+enum class OpenMode { kReadWrite, kReadOnly };
+
 class Connection {
  public:
-  // Opens (creating if missing, never creating directories) the file at `path`.
-  static Result<std::unique_ptr<Connection>> open(const std::string& path);
+  static Result<std::unique_ptr<Connection>> open(const std::string& path,
+                                                  OpenMode mode = OpenMode::kReadWrite);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

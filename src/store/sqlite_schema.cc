@@ -221,4 +221,22 @@ Status prepareSchema(Connection& conn) {
   return tx.commit("committing schema migration");
 }
 
+Status checkSchemaForReading(Connection& conn) {
+  sqlite3_busy_timeout(conn.handle(), kBusyTimeoutMs);
+  // The first statement reads the file header, so a foreign file shows up here.
+  if (int rc = sqlite3_exec(conn.handle(), "SELECT 1 FROM sqlite_master LIMIT 1", nullptr, nullptr,
+                            nullptr);
+      (rc & 0xff) == SQLITE_NOTADB) {
+    return notAStateFile(conn, "not an SQLite database");
+  }
+  MF_ASSIGN_OR_RETURN(int version, currentVersion(conn));
+  if (version == 0) return notAStateFile(conn, "it holds no tables yet");
+  if (version < kSchemaVersion) {
+    return Status(Errc::kStore, ErrorClass::kConfiguration,
+                  "state file " + conn.path() + " was written by an older mailferry (schema " +
+                      std::to_string(version) + "); run `mailferry migrate` once to upgrade it");
+  }
+  return Status::ok();
+}
+
 }  // namespace mf::store::sqlite

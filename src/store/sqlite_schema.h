@@ -16,4 +16,10 @@ inline constexpr int kSchemaVersion = 3;
 // that is not a mailferry state file.
 Status prepareSchema(Connection& conn);
 
+// For a reader that must not change the file (a connection opened OpenMode::kReadOnly): sets
+// busy_timeout and checks that the file holds exactly this build's schema. An older schema
+// is refused with what to do (a migrate run upgrades it), as are a newer one, an empty file
+// and a file that is not ours.
+Status checkSchemaForReading(Connection& conn);
+
 }  // namespace mf::store::sqlite

@@ -365,4 +365,14 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path) {
   return std::unique_ptr<Store>(std::move(store));
 }
 
+Result<std::unique_ptr<Store>> openSqliteStoreForReading(const std::string& path) {
+  MF_ASSIGN_OR_RETURN(auto conn, Connection::open(path, sqlite::OpenMode::kReadOnly));
+  MF_RETURN_IF_ERROR(sqlite::checkSchemaForReading(*conn));
+  auto store = std::make_unique<SqliteStore>(std::move(conn));
+  // The writing statements are prepared too (preparing writes nothing); running one fails
+  // with SQLite's "attempt to write a readonly database".
+  MF_RETURN_IF_ERROR(store->prepareStatements());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
 }  // namespace mf::store

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -370,6 +371,86 @@ TEST_F(SqliteStoreTest, FailedWriteIsAStoreErrorWithoutRecordContents) {
   EXPECT_TRUE(store->loadMessages("k", "INBOX")->empty());
   // And the Store is still usable afterwards.
   EXPECT_TRUE(store->saveMessages("k", "INBOX", {copied(0, 0, 0)}).isOk());
+}
+
+TEST_F(SqliteStoreTest, ReaderNeverCreatesAFile) {
+  auto store = openSqliteStoreForReading(path_);
+  ASSERT_FALSE(store.isOk());
+  EXPECT_EQ(store.status().code(), Errc::kStore);
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("state file " + path_ + ": opening to read (does it exist"));
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+TEST_F(SqliteStoreTest, ReaderReadsAClosedFileAndCannotWrite) {
+  {
+    auto writer = open();
+    ASSERT_TRUE(writer);
+    ASSERT_TRUE(writer->saveFolder(folder("k", "INBOX")).isOk());
+  }
+  // The writer is gone (its -wal and -shm with it): the reader opens the file alone.
+  auto reader = openSqliteStoreForReading(path_);
+  ASSERT_TRUE(reader.isOk()) << reader.status().message();
+  auto f = (*reader)->loadFolder("k", "INBOX");
+  ASSERT_TRUE(f.isOk() && f->has_value()) << f.status().message();
+  EXPECT_TRUE(**f == folder("k", "INBOX"));
+  FolderPairState changed = folder("k", "INBOX");
+  changed.destinationFolder = "Elsewhere";
+  Status s = (*reader)->saveFolder(changed);
+  ASSERT_FALSE(s.isOk());
+  EXPECT_EQ(s.code(), Errc::kStore);
+  EXPECT_THAT(s.message(), HasSubstr("readonly"));
+  EXPECT_FALSE((*reader)->saveMessages("k", "INBOX", {copied(1, 1, 1)}).isOk());
+  EXPECT_EQ(queryText(path_, "SELECT destination_folder FROM folder_pairs"), "INBOX/Archive");
+  EXPECT_EQ(queryText(path_, "SELECT COUNT(*) FROM messages"), "0");
+}
+
+TEST_F(SqliteStoreTest, ReaderSeesAWritersLaterCommits) {
+  auto writer = open();
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE(writer->saveFolder(folder("k", "INBOX")).isOk());
+  auto reader = openSqliteStoreForReading(path_);
+  ASSERT_TRUE(reader.isOk()) << reader.status().message();
+  ASSERT_TRUE(writer->saveFolder(folder("k", "Sent")).isOk());
+  EXPECT_TRUE((*reader)->loadFolder("k", "Sent")->has_value());
+  // And the writer goes on writing while the reader is open.
+  EXPECT_TRUE(writer->saveMessages("k", "INBOX", {copied(1, 1, 1)}).isOk());
+}
+
+TEST_F(SqliteStoreTest, ReaderRefusesAnOlderSchemaAndLeavesItAlone) {
+  ASSERT_TRUE(open());
+  execSql(path_, "DELETE FROM schema_version WHERE version = 3");
+  auto reader = openSqliteStoreForReading(path_);
+  ASSERT_FALSE(reader.isOk());
+  EXPECT_EQ(reader.status().errorClass(), ErrorClass::kConfiguration);
+  EXPECT_EQ(reader.status().message(),
+            "state file " + path_ +
+                " was written by an older mailferry (schema 2); run `mailferry migrate` once to "
+                "upgrade it");
+  EXPECT_EQ(queryText(path_, "SELECT MAX(version) FROM schema_version"), "2");
+}
+
+TEST_F(SqliteStoreTest, ReaderRefusesNewerSchemaEmptyAndForeignFiles) {
+  ASSERT_TRUE(open());
+  execSql(path_, "INSERT INTO schema_version (version, applied_at) VALUES (4, 0)");
+  auto newer = openSqliteStoreForReading(path_);
+  ASSERT_FALSE(newer.isOk());
+  EXPECT_THAT(newer.status().message(), HasSubstr("written by a newer mailferry"));
+
+  std::string empty = dir_.file("empty.db");
+  std::ofstream{empty};
+  auto none = openSqliteStoreForReading(empty);
+  ASSERT_FALSE(none.isOk());
+  EXPECT_THAT(none.status().message(), HasSubstr("is not a mailferry state file"));
+
+  std::string garbage = dir_.file("garbage.db");
+  {
+    std::ofstream out(garbage, std::ios::binary);
+    for (int i = 0; i < 200; ++i) out << "this is a mailbox list, not a database\n";
+  }
+  auto foreign = openSqliteStoreForReading(garbage);
+  ASSERT_FALSE(foreign.isOk());
+  EXPECT_THAT(foreign.status().message(), HasSubstr("is not a mailferry state file"));
 }
 
 }  // namespace

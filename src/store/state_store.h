@@ -112,4 +112,9 @@ class Store {
 // The schema is documented in docs/formats/state-sqlite.md.
 Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path);
 
+// Opens an existing state file to read it only (`mailferry verify`): never creates it, never
+// migrates its schema, and every write through the Store fails (kStore). Refuses a missing
+// file, a file of an older or newer schema (with what to do) and a file that is not ours.
+Result<std::unique_ptr<Store>> openSqliteStoreForReading(const std::string& path);
+
 }  // namespace mf::store
