@@ -40,6 +40,16 @@ std::string joinPath(const std::vector<std::string>& path) {
   return out;
 }
 
+const access::Folder* earlierRunDestination(const FolderMapping& mapping,
+                                            const std::string& recordedDestination,
+                                            const std::vector<access::Folder>& destination) {
+  if (recordedDestination == joinPath(mapping.destinationPath)) return nullptr;
+  for (const auto& f : destination) {
+    if (f.selectable && f.displayName() == recordedDestination) return &f;
+  }
+  return nullptr;
+}
+
 Result<MapRule> parseMapRule(const std::string& text) {
   size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == text.size() ||

@@ -62,4 +62,13 @@ FolderPlan planFolders(const std::vector<access::Folder>& source,
 
 std::string joinPath(const std::vector<std::string>& path);
 
+// The destination folder earlier runs filled for `mapping` when the state recorded it under
+// another name (`recordedDestination`: the folder rules named it differently then, or the
+// destination refused the planned name) and it still exists and can hold messages. A run goes
+// on there and verify compares with it, so a folder's mail is never split over two folders.
+// Null when the recorded name is the planned one or is gone; else points into `destination`.
+const access::Folder* earlierRunDestination(const FolderMapping& mapping,
+                                            const std::string& recordedDestination,
+                                            const std::vector<access::Folder>& destination);
+
 }  // namespace mf::sync

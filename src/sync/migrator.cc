@@ -267,11 +267,7 @@ const access::Folder* Migrator::renamedByAnEarlierRun(const FolderMapping& mappi
 
 const access::Folder* Migrator::renamedByAnEarlierRun(const FolderMapping& mapping,
                                                       const store::FolderPairState& saved) const {
-  if (saved.destinationFolder == joinPath(mapping.destinationPath)) return nullptr;
-  for (const auto& f : destinationFolders_) {
-    if (f.selectable && f.displayName() == saved.destinationFolder) return &f;
-  }
-  return nullptr;
+  return earlierRunDestination(mapping, saved.destinationFolder, destinationFolders_);
 }
 
 Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
