@@ -16,6 +16,7 @@
 #include "cli/notice.h"
 #include "cli/preset_rules.h"
 #include "cli/progress.h"
+#include "cli/state_file.h"
 #include "cli/text_width.h"
 #include "store/crash_injection.h"
 #include "store/state_store.h"
@@ -43,18 +44,6 @@ struct MigrateArgs {
   size_t batchMessages = 500;
   double batchMegabytes = 64;
 };
-
-std::string defaultStatePath() {
-  if (const char* p = std::getenv("MAILFERRY_STATE"); p && *p) return p;
-  std::filesystem::path base;
-  if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x)
-    base = x;
-  else if (const char* h = std::getenv("HOME"); h && *h)
-    base = std::filesystem::path(h) / ".local/state";
-  else
-    base = ".";
-  return (base / "mailferry" / "state.db").string();
-}
 
 std::string human(uint64_t bytes) {
   char buf[32];
@@ -149,8 +138,7 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
   args->endpoints.addTo(*cmd);
   args->folders.addTo(*cmd);
   cmd->add_option("--state", args->statePath,
-                  "state file (default: $MAILFERRY_STATE, else "
-                  "$XDG_STATE_HOME/mailferry/state.db, else ~/.local/state/mailferry/state.db)");
+                  std::string("state file (") + kDefaultStatePathHelp + ")");
   cmd->add_flag("--dry-run", args->dryRun,
                 "print the plan (folders, messages, bytes); change nothing");
   cmd->add_flag("--include-deleted", args->includeDeleted, "also copy messages flagged \\Deleted");

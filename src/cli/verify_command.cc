@@ -1,5 +1,6 @@
 // `mailferry verify`: compares source and destination folder by folder (see sync/verifier.h).
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -8,7 +9,9 @@
 #include "cli/folder_options.h"
 #include "cli/notice.h"
 #include "cli/preset_rules.h"
+#include "cli/state_file.h"
 #include "cli/text_width.h"
+#include "store/state_store.h"
 #include "sync/verifier.h"
 
 namespace mf::cli {
@@ -20,10 +23,51 @@ struct VerifyArgs {
   bool deep = false;
   bool includeDeleted = false;
   bool json = false;
+  std::string statePath;
+  bool noState = false;
 };
 
 void printList(const char* label, const std::vector<std::string>& lines) {
   for (const auto& l : lines) std::printf("    %s: %s\n", label, l.c_str());
+}
+
+// Migrate's state file for this run, read only: where earlier runs put each folder (see
+// sync/verifier.h). None without a file at the default path, or with --no-state. An explicit
+// --state that cannot be read stops verify (exit code in `exitCode`); an unreadable default
+// file is a notice, and the folders are then compared by the folder rules alone.
+bool openRecords(const VerifyArgs& args, std::unique_ptr<store::Store>& records,
+                 std::vector<Notice>& notices, int& exitCode) {
+  if (args.noState) return true;
+  const bool explicitPath = !args.statePath.empty();
+  const std::string path = explicitPath ? args.statePath : defaultStatePath();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (!explicitPath) return true;
+    std::fprintf(stderr,
+                 "mailferry: state file %s does not exist: give the --state that migrate used, "
+                 "or --no-state to compare by the folder rules alone\n",
+                 path.c_str());
+    exitCode = kExitUsage;
+    return false;
+  }
+  auto opened = store::openSqliteStoreForReading(path);
+  if (!opened) {
+    if (explicitPath) {
+      std::fprintf(stderr, "mailferry: %s (or verify with --no-state)\n",
+                   opened.status().message().c_str());
+      exitCode = kExitUsage;
+      return false;
+    }
+    notices.push_back({"state", "",
+                       opened.status().message() +
+                           ": folders are compared by the folder rules alone, as "
+                           "with --no-state",
+                       ""});
+    printNotice(notices.back());
+    return true;
+  }
+  records = std::move(opened).value();
+  return true;
 }
 
 }  // namespace
@@ -38,6 +82,15 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
   cmd->add_flag("--include-deleted", args->includeDeleted,
                 "expect messages flagged \\Deleted on the destination too");
   cmd->add_flag("--json", args->json, "print the report as one JSON object");
+  auto* state = cmd->add_option(
+      "--state", args->statePath,
+      std::string("migrate's state file, read only: a folder earlier runs copied under another "
+                  "name than the folder rules now give is compared with that folder (") +
+          kDefaultStatePathHelp + "; verify runs without it when that file does not exist)");
+  cmd->add_flag("--no-state", args->noState,
+                "do not read migrate's state file: compare every folder with the one the folder "
+                "rules give (for a copy made by another tool)")
+      ->excludes(state);
 
   return [cmd, args]() -> int {
     if (!cmd->parsed()) return -1;
@@ -60,8 +113,13 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
       sourceNotices.push_back("source: " + text);
       std::fprintf(stderr, "mailferry: %s\n", sourceNotices.back().c_str());
     };
+    std::unique_ptr<store::Store> records;
+    std::vector<Notice> stateNotices;
+    if (!openRecords(*args, records, stateNotices, exitCode)) return exitCode;
     if (!openEnds(*ends, args->endpoints, exitCode)) return exitCode;
     sync::VerifyOptions options;
+    options.records = records.get();
+    options.mailboxKey = ends->mailboxKey;
     options.plan = std::move(plan).value();
     options.deep = args->deep;
     options.includeDeleted = args->includeDeleted;
@@ -74,6 +132,7 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
     std::vector<std::string> notices;
     for (const auto& n : ends->notices) notices.push_back(n.text);
     for (const auto& n : presetNotices) notices.push_back(n.text);
+    for (const auto& n : stateNotices) notices.push_back(n.text);
     notices.insert(notices.end(), sourceNotices.begin(), sourceNotices.end());
     if (!report) {
       std::fprintf(stderr, "mailferry: %s\n", report.status().message().c_str());
@@ -91,6 +150,7 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
                            {"flag_differences", f.flagDifferences},
                            {"date_differences", f.dateDifferences},
                            {"source_undated", f.sourceUndated},
+                           {"notes", f.notes},
                            {"error", f.error},
                            {"identical", f.identical()}});
       }
@@ -121,6 +181,7 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
               "compared\n",
               static_cast<unsigned long long>(f.sourceUndated));
         }
+        printList("note", f.notes);
         if (!f.error.empty()) std::printf("    error: %s\n", f.error.c_str());
       }
       for (const auto& n : notices) std::printf("notice: %s\n", n.c_str());

@@ -81,3 +81,21 @@ TEST(FolderPlan, ComponentWithDestinationSeparatorIsKeptWhole) {
   EXPECT_FALSE(plan.folders[0].notes.empty());
 }
 }  // namespace mf::sync
+
+namespace mf::sync {
+TEST(FolderPlan, EarlierRunDestinationIsARecordedOtherNameThatStillHoldsMail) {
+  std::vector<Folder> dst = {folder({"Old", "Projects"}), folder({"New", "Projects"}),
+                             folder({"Container"}, SpecialUse::kNone, /*selectable=*/false)};
+  FolderMapping m;
+  m.source = folder({"Work", "Projects"});
+  m.destinationPath = {"New", "Projects"};
+  m.existingDestination = &dst[1];
+  // Recorded elsewhere, still there: that folder, even though the planned one exists too.
+  EXPECT_EQ(earlierRunDestination(m, "Old/Projects", dst), &dst[0]);
+  // Recorded under the planned name: nothing earlier to go on with.
+  EXPECT_EQ(earlierRunDestination(m, "New/Projects", dst), nullptr);
+  // Gone from the destination, or only a container now: not a place for mail.
+  EXPECT_EQ(earlierRunDestination(m, "Gone/Projects", dst), nullptr);
+  EXPECT_EQ(earlierRunDestination(m, "Container", dst), nullptr);
+}
+}  // namespace mf::sync

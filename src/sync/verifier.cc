@@ -77,6 +77,40 @@ void compareFolder(const std::vector<access::MessageMeta>& src,
   for (const auto& [key, d] : pool) out.extra.push_back(describe(*d));
 }
 
+// Rule 1 of the header: the folder migrate's records name for this mapping, if it is another
+// than the planned one and still exists; what was decided goes into `notes`.
+const access::Folder* recordedDestination(const FolderMapping& m,
+                                          const std::vector<access::Folder>& destinationFolders,
+                                          const VerifyOptions& options,
+                                          std::vector<std::string>& notes) {
+  if (!options.records) return nullptr;
+  auto saved = options.records->loadFolder(options.mailboxKey, m.source.displayName());
+  const std::string planned = joinPath(m.destinationPath);
+  if (!saved) {
+    notes.push_back("the state file could not be read for this folder (" +
+                    saved.status().message() + "): compared with '" + planned +
+                    "' by the folder rules");
+    return nullptr;
+  }
+  if (!*saved || (*saved)->destinationFolder == planned) return nullptr;
+  const std::string& recorded = (*saved)->destinationFolder;
+  const access::Folder* found = earlierRunDestination(m, recorded, destinationFolders);
+  if (!found) {
+    notes.push_back("earlier migrate runs copied this folder to '" + recorded +
+                    "', which the destination no longer has: compared with '" + planned +
+                    "' by the folder rules");
+    return nullptr;
+  }
+  if (isRenamingOf(found->path, m.destinationPath)) {
+    notes.push_back("compared with '" + recorded + "', where migrate copied this folder " +
+                    "because the destination did not take '" + planned + "' (state file)");
+  } else {
+    notes.push_back("compared with '" + recorded + "', where earlier migrate runs copied " +
+                    "this folder (state file); the folder rules now give '" + planned + "'");
+  }
+  return found;
+}
+
 }  // namespace
 
 bool VerifyReport::identical() const {
@@ -97,7 +131,8 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
   for (const auto& m : plan.folders) {
     FolderVerification fv;
     fv.source = m.source.displayName();
-    const access::Folder* target = m.existingDestination;
+    const access::Folder* target = recordedDestination(m, destinationFolders, options, fv.notes);
+    if (!target) target = m.existingDestination;
     if (!target) {
       // Not under the planned name: where migrate puts a folder whose name the destination
       // would not take (its stated rule), if one of those exists.

@@ -1,8 +1,17 @@
-// `mailferry verify`: compares every planned source folder with its destination folder,
-// independently of the state store (so it also checks what another tool copied). A planned
-// destination name that does not exist is looked for where migrate puts a folder whose name
-// the destination would not take (folder_naming.h renamedDestinations: "Caret_Name" for
-// "Caret^Name" on Gmail, "Name (2)"), the first that exists.
+// `mailferry verify`: compares every planned source folder with its destination folder. The
+// messages are compared by what both servers hold, never by the state store's records, so it
+// also checks what another tool copied. Which destination folder a source folder is compared
+// with, in order:
+//  1. with VerifyOptions::records (migrate's state file, read only): the folder earlier
+//     migrate runs filled, when they recorded another name than the plan gives and that
+//     folder exists (the --map rules changed since, or the destination refused the name or
+//     held it in another case): where migrate goes on too (folder_plan.h earlierRunDestination);
+//  2. the planned destination folder, if it exists;
+//  3. where migrate puts a folder whose name the destination would not take (folder_naming.h
+//     renamedDestinations: "Caret_Name" for "Caret^Name" on Gmail, "Name (2)"), the first that
+//     exists.
+// Each folder's report notes when 1 chose another folder than the plan, or when the recorded
+// folder is gone.
 //
 // Matching: by default messages are paired by (Message-ID, size); with deep, by the SHA-256
 // of the full content (every byte of both sides is fetched). Paired messages must carry the
@@ -17,6 +26,7 @@
 #include <vector>
 
 #include "access/mail_access.h"
+#include "store/state_store.h"
 #include "sync/folder_plan.h"
 
 namespace mf::sync {
@@ -25,6 +35,9 @@ struct VerifyOptions {
   PlanOptions plan;
   bool deep = false;
   bool includeDeleted = false;
+  // Migrate's records of this mailbox pair, read only (null: plan by the rules alone).
+  store::Store* records = nullptr;
+  std::string mailboxKey;
 };
 
 struct FolderVerification {
@@ -39,6 +52,7 @@ struct FolderVerification {
   // Paired messages whose source has no date (MessageMeta::dateAssumed): their internal
   // dates are not compared; not a difference.
   uint64_t sourceUndated = 0;
+  std::vector<std::string> notes;  // why this destination folder (see the header)
   std::string error;
 
   bool identical() const {

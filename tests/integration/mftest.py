@@ -150,6 +150,10 @@ class ServerTestCase(unittest.TestCase):
         cls.run_dir = tempfile.mkdtemp(prefix="mf-it-")
         os.chmod(cls.run_dir, 0o755)
         cls.servers = {}
+        # A mailferry started without --state (verify reads the default state file when it
+        # exists) uses this class's own, never one in the home directory of whoever runs the
+        # tests.
+        os.environ["MAILFERRY_STATE"] = os.path.join(cls.run_dir, "default-state.db")
 
     @classmethod
     def tearDownClass(cls):

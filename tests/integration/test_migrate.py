@@ -2,6 +2,7 @@
 migrate issue (full corpus, re-runs, increments, dry run, UIDVALIDITY change, kill -9)."""
 
 import glob
+import json
 import os
 import random
 import re
@@ -266,6 +267,19 @@ class ChangedMapBetweenRuns(PairTestCase):
         work = [f for f in dry["folders"] if f["source"] == "Work/Projects"][0]
         self.assertEqual((work["destination"], work["will_create"]), ("Old/Projects", False), work)
         self.assertIn("To switch", " ".join(work["notes"]))
+        # verify reads the state file: the folder is compared where migrate went on, and the
+        # report says why. Without the state it looks for the new name, which is not there.
+        res = self.mailferry("verify", self.src, self.dst,
+                             ["--deep", "--map", "Work=New", "--state", state, "--json"])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        report = json.loads(res.stdout.splitlines()[-1])
+        work = [f for f in report["folders"] if f["source"] == "Work/Projects"][0]
+        self.assertEqual((work["destination"], work["identical"]), ("Old/Projects", True), work)
+        self.assertIn("where earlier migrate runs copied this folder (state file); the folder "
+                      "rules now give 'New/Projects'", " ".join(work["notes"]))
+        res = self.mailferry("verify", self.src, self.dst, ["--map", "Work=New", "--no-state"])
+        self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+        self.assertIn("destination folder 'New/Projects' does not exist", res.stdout)
 
         # The switch: rename on the destination, one new message on the source.
         with self.dst.imap() as imap:
@@ -279,9 +293,58 @@ class ChangedMapBetweenRuns(PairTestCase):
         work = [f for f in third["folders"] if f["source"] == "Work/Projects"]
         self.assertEqual(work[0]["destination"], "New/Projects")
         self.assertFalse([n for n in work[0]["notes"] if "earlier runs" in n], work[0]["notes"])
-        res = self.mailferry("verify", self.src, self.dst, ["--deep", "--map", "Work=New"])
+        res = self.mailferry("verify", self.src, self.dst,
+                             ["--deep", "--map", "Work=New", "--state", state])
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertIn("Result: identical", res.stdout)
+        self.assertNotIn("note:", res.stdout)
+
+
+class VerifyStateFile(PairTestCase):
+    """verify reads migrate's state file only to learn where folders went: a missing or
+    unreadable file given with --state stops it with what to do, an unreadable default file is
+    a notice, and it never writes the file."""
+
+    def test_state_file_problems_are_said_and_nothing_is_written(self):
+        missing = os.path.join(self.run_dir, "no-such-state.db")
+        res = self.mailferry("verify", self.src, self.dst, ["--state", missing])
+        self.assertEqual(res.returncode, 2, res.stdout + res.stderr)
+        self.assertIn("state file %s does not exist: give the --state that migrate used, or "
+                      "--no-state" % missing, res.stderr)
+        self.assertFalse(os.path.exists(missing))
+        res = self.mailferry("verify", self.src, self.dst, ["--state", missing, "--no-state"])
+        self.assertEqual(res.returncode, 2, res.stdout + res.stderr)
+
+        garbage = os.path.join(self.run_dir, "garbage.db")
+        with open(garbage, "wb") as f:
+            f.write(b"not a state file\n" * 300)
+        res = self.mailferry("verify", self.src, self.dst, ["--state", garbage])
+        self.assertEqual(res.returncode, 2, res.stdout + res.stderr)
+        self.assertIn("is not a mailferry state file", res.stderr)
+        self.assertIn("or verify with --no-state", res.stderr)
+
+        # The same file at the default path: said, and the folders compared by the rules.
+        saved = os.environ["MAILFERRY_STATE"]
+        self.addCleanup(os.environ.__setitem__, "MAILFERRY_STATE", saved)
+        os.environ["MAILFERRY_STATE"] = garbage
+        res = self.mailferry("verify", self.src, self.dst, ["--json"])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("is not a mailferry state file (not an SQLite database): folders are "
+                      "compared by the folder rules alone", res.stderr)
+        report = json.loads(res.stdout.splitlines()[-1])
+        self.assertTrue(any("folder rules alone" in n for n in report["notices"]), report)
+        with open(garbage, "rb") as f:
+            self.assertEqual(f.read(), b"not a state file\n" * 300)
+
+        # A real state file: verify leaves it byte for byte as migrate wrote it.
+        state = os.path.join(self.run_dir, "state.db")
+        self.migrate_json(self.src, self.dst, state)
+        with open(state, "rb") as f:
+            before = f.read()
+        res = self.mailferry("verify", self.src, self.dst, ["--state", state])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        with open(state, "rb") as f:
+            self.assertEqual(f.read(), before)
 
 
 class DestinationFolderReplaced(PairTestCase):

@@ -62,15 +62,21 @@ class Refusals(ServerTestCase):
         self.assertCountsAddUp(summary)
         return summary
 
-    def assertVerifiedIdentical(self, dst, user, renamed):
-        """mailferry verify --json: identical, each of `renamed` (source -> destination)
-        compared with the folder migrate renamed it to."""
-        res = self.mailferry("verify", self.src, dst, ["--allow-plaintext", "--json"], user=user)
-        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+    def verify(self, dst, user, args=()):
+        res = self.mailferry("verify", self.src, dst, ["--allow-plaintext", "--json"] + list(args),
+                             user=user)
         report = json.loads([l for l in res.stdout.splitlines() if l.startswith("{")][-1])
+        return res, report
+
+    def assertVerifiedIdentical(self, dst, user, renamed, args=()):
+        """mailferry verify --json: identical, each of `renamed` (source -> destination)
+        compared with the folder migrate renamed it to. Returns the report's folders."""
+        res, report = self.verify(dst, user, args)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         pairs = {f["source"]: f["destination"] for f in report["folders"]}
         for source, destination in renamed.items():
             self.assertEqual(pairs.get(source), destination, report["folders"])
+        return report["folders"]
 
     def test_case_collision_keeps_both_folders_apart(self):
         self.append("bob", "Trash", [b"Subject: upper\r\n\r\none\r\n"])
@@ -85,6 +91,11 @@ class Refusals(ServerTestCase):
                          [1, 2], got)
         notes = [n for f in summary["folders"] for n in f["notes"]]
         self.assertTrue(any("ignores case" in n for n in notes), notes)
+        placed = {f["source"]: f["destination"] for f in summary["folders"]}
+        # verify, reading the state file, compares each folder with the one migrate filled
+        # (planned afresh, the two source folders would now map elsewhere: the destination's
+        # Trash exists).
+        self.assertVerifiedIdentical(dst, "bob", placed, ["--state", state])
         # A re-run neither copies again nor invents a third folder.
         again = self.migrate(dst, state, "bob")
         self.assertEqual(again["copied"], 0)
@@ -108,6 +119,17 @@ class Refusals(ServerTestCase):
                          {k: v for k, v in got.items() if k != moved_to})
         notes = [n for f in later["folders"] for n in f["notes"]]
         self.assertTrue(any("going on in '%s'" % moved_to in n for n in notes), notes)
+        # verify compares the numbered folder with its source folder, as migrate went on
+        # there, and says why; planned afresh, the source folder alone maps to its own name,
+        # which holds the other folder's mail.
+        folders = self.assertVerifiedIdentical(dst, "bob", {kept: moved_to}, ["--state", state])
+        notes = [n for f in folders for n in f["notes"]]
+        self.assertTrue(any("compared with '%s', where migrate copied this folder" % moved_to
+                            in n for n in notes), folders)
+        res, report = self.verify(dst, "bob", ["--no-state"])
+        self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+        self.assertNotEqual({f["source"]: f["destination"] for f in report["folders"]}[kept],
+                            moved_to, report["folders"])
 
     def test_refused_folder_names_are_renamed_and_reported(self):
         self.append("carol", "日本語\u3000フォルダ", [b"Subject: cjk\r\n\r\nx\r\n"])
