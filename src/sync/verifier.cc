@@ -97,8 +97,8 @@ const access::Folder* recordedDestination(const FolderMapping& m,
   const access::Folder* found = earlierRunDestination(m, recorded, destinationFolders);
   if (!found) {
     notes.push_back("earlier migrate runs copied this folder to '" + recorded +
-                    "', which the destination no longer has: compared with '" + planned +
-                    "' by the folder rules");
+                    "', which the destination no longer has: compared by the folder rules "
+                    "instead");
     return nullptr;
   }
   if (isRenamingOf(found->path, m.destinationPath)) {

@@ -284,6 +284,14 @@ class ChangedMapBetweenRuns(PairTestCase):
         # The switch: rename on the destination, one new message on the source.
         with self.dst.imap() as imap:
             self.assertEqual(imap.rename("Old", "New")[0], "OK")
+        res = self.mailferry("verify", self.src, self.dst,
+                             ["--map", "Work=New", "--state", state, "--json"])
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        work = [f for f in json.loads(res.stdout.splitlines()[-1])["folders"]
+                if f["source"] == "Work/Projects"][0]
+        self.assertEqual(work["destination"], "New/Projects", work)
+        self.assertIn("copied this folder to 'Old/Projects', which the destination no longer "
+                      "has", " ".join(work["notes"]))
         new_message = (b"From: a@example.test\r\nSubject: after the rename\r\n"
                        b"Message-ID: <after-rename@migrate.mailferry.test>\r\n\r\nbody\r\n")
         with self.src.imap() as imap:
