@@ -127,6 +127,12 @@ class Pop3Migrate(ServerTestCase):
         self.assertEqual(self.migrate(src_url, dst_user, state, folder_args)[0]["copied"], 0)
         self.verify(src_url, dst_user, folder_args)
         self.assertSameMessages(dst_user, folder)
+        if folder_args:
+            # Without --pop3-folder, verify learns from the state file where the mail went.
+            res = self.verify(src_url, dst_user, ["--state", state])
+            self.assertRegex(res.stdout, r"INBOX +%s .* identical" % re.escape(folder))
+            self.assertIn("note: compared with '%s', where earlier migrate runs copied this "
+                          "folder" % folder, res.stdout)
         self.assertSourceUnchanged(pop_before, imap_before)
         # Dovecot's own account of every POP3 session mailferry opened: nothing deleted.
         sessions = self.pop3_sessions()[sessions_before:]
