@@ -439,6 +439,23 @@ class MaxSize(ServerCase):
         self.assertIn(b"Maximum size of appendable message", data[0])
 
 
+class ExchangeFlagged(ServerCase):
+    quirks = ["append-drops-flagged"]
+
+    def test_append_drops_flagged_and_store_sets_it(self):
+        c = login(self.srv.port)
+        self.assertIn(b"Microsoft Exchange", c.welcome)
+        typ, data = c.append("INBOX", "(\\Seen \\Flagged)", None, b"Subject: a\r\n\r\nb\r\n")
+        self.assertEqual(typ, "OK", data)
+        uid = data[0].split()[2].rstrip(b"]").decode()  # [APPENDUID validity uid] APPEND completed
+        c.select("INBOX")
+        flags = c.uid("FETCH", uid, "(FLAGS)")[1][0]
+        self.assertIn(b"\\Seen", flags)
+        self.assertNotIn(b"\\Flagged", flags)
+        self.assertEqual(c.uid("STORE", uid, "+FLAGS.SILENT", "(\\Flagged)")[0], "OK")
+        self.assertIn(b"\\Flagged", c.uid("FETCH", uid, "(FLAGS)")[1][0])
+
+
 class CourierExamine(ServerCase):
     quirks = ["courier-examine"]
 

@@ -80,6 +80,10 @@ QUIRKS (--quirk NAME[=ARG], repeatable; Python: QuirkServer(fixture, quirks=["NA
                         servers without U+3000. ref: Gmail / Google Workspace, Generic.
   courier-examine       EXAMINE of a folder never SELECTed gives a new UIDVALIDITY each time.
                         imitates Courier-IMAP. ref: Courier (Dovecot imapc no-examine).
+  append-drops-flagged  APPEND keeps every flag but \\Flagged, which only a later STORE sets.
+                        imitates Microsoft Exchange, where \\Flagged given in APPEND is lost
+                        outside IMAP (Outlook, OWA; here it is lost altogether, so a test can
+                        see it). ref: Microsoft Exchange (FAQ.Exchange).
   create-overlap-crash[=MS]  CREATE takes MS ms (default 300); a CREATE that arrives in
                         another session meanwhile ends that session (the connection drops,
                         no answer). imitates Dovecot 2.3 (2.3.19: the imap process panics
@@ -88,8 +92,8 @@ QUIRKS (--quirk NAME[=ARG], repeatable; Python: QuirkServer(fixture, quirks=["NA
 
 PROFILES (--profile NAME): what the server announces (greeting, capabilities, ID response):
 generic, exchange, zimbra, yahoo, icloud, courier. A quirk that belongs to one server selects its
-profile unless --profile says otherwise (exchange-10-errors, auth-not-connected, max-size ->
-exchange; refuse-keywords -> zimbra; yahoo-crlf -> yahoo; phantom-uid -> icloud;
+profile unless --profile says otherwise (exchange-10-errors, auth-not-connected, max-size,
+append-drops-flagged -> exchange; refuse-keywords -> zimbra; yahoo-crlf -> yahoo; phantom-uid -> icloud;
 courier-examine -> courier).
 
 FIXTURE (JSON, "format": "mailferry-quirk-fixture/1"):
@@ -166,6 +170,7 @@ QUIRKS = {
     "max-size": "Microsoft Exchange",
     "courier-examine": "Courier-IMAP",
     "create-overlap-crash": "Dovecot 2.3",
+    "append-drops-flagged": "Microsoft Exchange",
 }
 
 BASE_CAPS = ["IMAP4rev1", "LITERAL+", "UIDPLUS", "NAMESPACE", "ID", "ENABLE", "MULTIAPPEND",
@@ -199,7 +204,8 @@ PROFILES = {
 }
 
 PROFILE_OF_QUIRK = {"exchange-10-errors": "exchange", "auth-not-connected": "exchange",
-                    "max-size": "exchange", "refuse-keywords": "zimbra", "yahoo-crlf": "yahoo",
+                    "max-size": "exchange", "append-drops-flagged": "exchange",
+                    "refuse-keywords": "zimbra", "yahoo-crlf": "yahoo",
                     "phantom-uid": "icloud", "courier-examine": "courier"}
 
 

@@ -326,6 +326,9 @@ def cmd_append(s, tag, args, uid):
             raise ImapError("BAD", "Invalid system flag " + bad[0])
     uids = []
     for flags, date, body in items:
+        if srv.q("append-drops-flagged") and any(f.lower() == "\\flagged" for f in flags):
+            srv.event(s.sid, "append-dropped-flagged")
+            flags = [f for f in flags if f.lower() != "\\flagged"]
         msg = box.add([canon_flag(f) if f.startswith("\\") else f for f in flags],
                       date or imap_date(), srv.store_body(body))
         uids.append(msg.uid)
