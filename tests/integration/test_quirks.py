@@ -468,6 +468,27 @@ class Quirks(ServerTestCase):
         kept = sorted(hashlib.sha256(raw).hexdigest() for raw, _ in small)
         self.assertEqual(sorted(m["sha256"] for m in dst.dump()["folders"][0]["messages"]), kept)
 
+    def test_exchange_flagged_is_set_after_append(self):
+        """Exchange keeps \\Flagged given in APPEND for IMAP only (Outlook loses it; the fake
+        drops it): every copy goes in without it, then UID STORE +FLAGS.SILENT (\\Flagged)
+        sets it on exactly the flagged copies, before the state records them."""
+        self.seed_dovecot({"INBOX": [(message(1), ["\\Seen", "\\Flagged"]),
+                                     (message(2), []),
+                                     (message(3), ["\\Flagged", "$Label1"]),
+                                     (message(4), ["\\Seen"]),
+                                     (message(5), ["\\Flagged"]),
+                                     (message(6), ["\\Answered"])]})
+        dst = self.fake(["append-drops-flagged"], empty=True)
+        summary = self.migrate(self.dv, dst)
+        self.assertEqual(self.folder_stats(summary, "INBOX")["copied"], 6)
+        self.assertSameMail(self.dovecot(), dst.dump(bodies=True))
+        self.assertEqual(dst.events("append-dropped-flagged"), [])
+        stores = dst.events("store")
+        self.assertTrue(stores, "expected UID STORE +FLAGS.SILENT (\\Flagged)")
+        self.assertTrue(all(e["action"] == "+FLAGS.SILENT" and e["flags"] == ["\\Flagged"]
+                            for e in stores), stores)
+        self.verify_deep(self.dv, dst)
+
     def test_exchange_login_ok_then_not_connected(self):
         """Exchange accepts a wrong password, then refuses every command: a login failure
         (exit 3) that says so, not a network error retried forever."""

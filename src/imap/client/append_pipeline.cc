@@ -178,6 +178,22 @@ Status AppendPipeline::handleResponse(Response& r) {
   return Status::ok();
 }
 
+Result<Response> AppendPipeline::runBetween(CommandBuilder& command) {
+  if (remaining_ != 0) return Status(Errc::kInternal, "command inside an append");
+  MF_RETURN_IF_ERROR(flush());
+  std::vector<CommandSegment> segments = command.build();
+  if (segments.empty()) return Status(Errc::kInternal, "empty command");
+  const std::string tag = segments.front().bytes.substr(0, segments.front().bytes.find(' '));
+  MF_RETURN_IF_ERROR(conn_.send(segments, [this](Response& r) { return handleResponse(r); }));
+  for (;;) {
+    MF_ASSIGN_OR_RETURN(ParseEvent ev, conn_.readEvent());
+    if (ev.kind != ParseEvent::kResponse) continue;
+    Response r = conn_.parser().takeResponse();
+    if (r.type == ResponseType::kTagged && r.tag == tag) return r;
+    MF_RETURN_IF_ERROR(handleResponse(r));
+  }
+}
+
 Result<std::vector<access::AppendResult>> AppendPipeline::collect(bool wait) {
   if (wait) MF_RETURN_IF_ERROR(flush());
   for (;;) {

@@ -45,6 +45,12 @@ class AppendPipeline {
   // Unsent buffered bytes count too: anything written directly (a LOGOUT) would overtake them.
   bool midCommand() const { return remaining_ != 0 || open_.has_value() || !buffer_.empty(); }
 
+  // Sends `command` (one without literals, e.g. a UID STORE) between two messages and reads
+  // up to its tagged answer, which it returns; answers to APPENDs read meanwhile are handled
+  // as collect() would (their results come with the next collect()). An open MULTIAPPEND is
+  // closed first. Not inside a message (between begin() and end()).
+  Result<Response> runBetween(CommandBuilder& command);
+
   // Handles a response read by someone else (e.g. while waiting for a continuation).
   Status handleResponse(Response& r);
 

@@ -793,6 +793,18 @@ Status ImapAccount::beginAppend(const access::AppendRequest& request) {
   } else {
     ticketsWithKeywords_.erase(request.ticket);
   }
+  if (quirks_.flaggedByStoreAfterAppend && conn_->hasCapability("UIDPLUS")) {
+    auto flagged =
+        std::find_if(request.flags.begin(), request.flags.end(),
+                     [](const std::string& f) { return equalsIgnoreCase(f, "\\Flagged"); });
+    if (flagged != request.flags.end()) {
+      access::AppendRequest unflagged = request;
+      unflagged.flags.erase(unflagged.flags.begin() + (flagged - request.flags.begin()));
+      ticketsOwingFlagged_.insert(request.ticket);
+      return appends_->begin(unflagged);
+    }
+  }
+  ticketsOwingFlagged_.erase(request.ticket);
   if (quirks_.appendNeedsFinalCrlf && request.size <= kFinalCrlfHoldBackMax) {
     held_ = request;
     heldBody_.clear();
@@ -867,7 +879,33 @@ Result<std::vector<access::AppendResult>> ImapAccount::collect(bool wait) {
     adjustAppendResult(r);
     out.push_back(std::move(r));
   }
+  if (!ticketsOwingFlagged_.empty()) MF_RETURN_IF_ERROR(storeFlaggedAfterAppend(out));
   return out;
+}
+
+Status ImapAccount::storeFlaggedAfterAppend(const std::vector<access::AppendResult>& results) {
+  std::vector<uint32_t> uids;
+  for (const auto& r : results) {
+    if (ticketsOwingFlagged_.erase(r.ticket) > 0 && r.status.isOk() && r.uid != 0) {
+      uids.push_back(r.uid);
+    }
+  }
+  if (uids.empty()) return Status::ok();
+  // Exchange counts a refused STORE against the session's error budget too.
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
+  // Between two messages, in the folder the copies were appended to (it is selected, also
+  // after a reconnect); answers to APPENDs still in flight are kept for the next collect().
+  CommandBuilder cmd(conn_->nextTag(), "UID STORE");
+  cmd.raw(compressUidSet(uids)).atom("+FLAGS.SILENT").flagList({"\\Flagged"});
+  MF_ASSIGN_OR_RETURN(Response done, appends_->runBetween(cmd));
+  if (!done.isOk()) {
+    // The copies are there; only their flag is missing, which verify reports.
+    ++sessionErrors_;
+    log::warn(describe() + ": could not set \\Flagged on " + std::to_string(uids.size()) +
+              " copied message(s) of " + selected_ + ": " +
+              Connection::statusFromTagged(done, "UID STORE").message());
+  }
+  return Status::ok();
 }
 
 Result<std::vector<uint32_t>> ImapAccount::searchMessageId(std::string_view messageId) {

@@ -121,6 +121,9 @@ class ImapAccount : public access::MailAccount {
   Status keepSessionUsable(size_t failuresAhead);
   Status reconnect();
   void adjustAppendResult(access::AppendResult& result);
+  // Exchange (quirks.h flaggedByStoreAfterAppend): sets \Flagged on the copies among
+  // `results` that were appended without it, before their outcomes go back to the engine.
+  Status storeFlaggedAfterAppend(const std::vector<access::AppendResult>& results);
   // One "* LIST" / "* LSUB" response: its name into `names` and, given `folders`, the folder.
   void absorbListResponse(const Response& r, std::vector<std::string>& names,
                           std::vector<access::Folder>* folders) const;
@@ -160,6 +163,7 @@ class ImapAccount : public access::MailAccount {
   std::map<uint32_t, uint32_t> seqToUid_;
   std::vector<access::AppendResult> settled_;  // collected early by keepSessionUsable()
   std::set<uint64_t> ticketsWithKeywords_;     // appends in flight that carry keywords
+  std::set<uint64_t> ticketsOwingFlagged_;     // appended without their \Flagged (Exchange)
   // Yahoo (appendNeedsFinalCrlf): the message being held back until its end is known.
   bool holding_ = false;
   access::AppendRequest held_;

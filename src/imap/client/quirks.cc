@@ -32,8 +32,12 @@ constexpr Entry kTable[] = {
     // as "exchange.example.org" in other servers' greetings.
     {"Microsoft Exchange / Office 365",
      {{Where::kGreeting, "microsoft exchange"}, {Where::kId, "microsoft.exchange"}, {}},
-     [](ServerQuirks& q) { q.maxErrorsPerSession = 10; },
-     "reconnect before 10 failed commands (the server ends the session at 10)"},
+     [](ServerQuirks& q) {
+       q.maxErrorsPerSession = 10;
+       q.flaggedByStoreAfterAppend = true;
+     },
+     "reconnect before 10 failed commands (the server ends the session at 10); set \\Flagged "
+     "with UID STORE after the APPEND (Outlook loses it when APPEND sets it)"},
     // XYMHIGHESTMODSEQ is Yahoo's own capability (its greeting text is just
     // "IMAP4rev1 Hello"); MailKit keys its Yahoo mode on the same word.
     {"Yahoo",

@@ -53,6 +53,12 @@ struct ServerQuirks {
   // make is that the server stops reporting the folder's messages as \Recent to later
   // sessions (RFC 3501 2.3.2), a session flag no migration copies.
   bool selectInsteadOfExamine = false;
+  // Microsoft Exchange keeps \Flagged given in APPEND for IMAP only: Outlook and OWA do not
+  // show the message as flagged (FAQ.Exchange). Messages are appended without \Flagged and
+  // the flag is set with UID STORE +FLAGS.SILENT on the UIDs APPENDUID gave, before their
+  // outcome is returned (so the state never records a copy whose flag is still owed). A
+  // server without UIDPLUS gets \Flagged in the APPEND as before: there is no UID to STORE.
+  bool flaggedByStoreAfterAppend = false;
   // Apple iCloud lists UIDs whose FETCH returns nothing (hilli README): nothing to change in
   // the client, the engine records them as "vanished"; named so reports can say why.
   bool phantomUids = false;

@@ -30,6 +30,7 @@ TEST(Quirks, PlainServersGetNoWorkaround) {
 TEST(Quirks, ExchangeByGreetingOrId) {
   ServerQuirks q = deriveQuirks(announce("The Microsoft Exchange IMAP4 service is ready."));
   EXPECT_EQ(q.maxErrorsPerSession, 10u);
+  EXPECT_TRUE(q.flaggedByStoreAfterAppend);
   ASSERT_EQ(q.applied.size(), 1u);
   EXPECT_NE(q.applied[0].find("Microsoft Exchange / Office 365 (greeting)"), std::string::npos)
       << q.applied[0];
@@ -50,6 +51,7 @@ TEST(Quirks, YahooByItsCapability) {
   ServerQuirks q = deriveQuirks(announce("IMAP4rev1 Hello", caps));
   EXPECT_TRUE(q.appendNeedsFinalCrlf);
   EXPECT_EQ(q.maxErrorsPerSession, 0u);
+  EXPECT_FALSE(q.flaggedByStoreAfterAppend);
   EXPECT_FALSE(deriveQuirks(announce("IMAP4rev1 Hello", kCaps)).appendNeedsFinalCrlf);
 }
 
