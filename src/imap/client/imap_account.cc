@@ -793,26 +793,27 @@ Status ImapAccount::beginAppend(const access::AppendRequest& request) {
   } else {
     ticketsWithKeywords_.erase(request.ticket);
   }
+  // Exchange (quirks.h): \Flagged is left out here and set by storeFlaggedAfterAppend().
+  const access::AppendRequest* toSend = &request;
+  access::AppendRequest unflagged;
+  ticketsOwingFlagged_.erase(request.ticket);
   if (quirks_.flaggedByStoreAfterAppend && conn_->hasCapability("UIDPLUS")) {
-    auto flagged =
-        std::find_if(request.flags.begin(), request.flags.end(),
-                     [](const std::string& f) { return equalsIgnoreCase(f, "\\Flagged"); });
-    if (flagged != request.flags.end()) {
-      access::AppendRequest unflagged = request;
-      unflagged.flags.erase(unflagged.flags.begin() + (flagged - request.flags.begin()));
+    auto isFlagged = [](const std::string& f) { return equalsIgnoreCase(f, "\\Flagged"); };
+    if (std::any_of(request.flags.begin(), request.flags.end(), isFlagged)) {
+      unflagged = request;
+      std::erase_if(unflagged.flags, isFlagged);
+      toSend = &unflagged;
       ticketsOwingFlagged_.insert(request.ticket);
-      return appends_->begin(unflagged);
     }
   }
-  ticketsOwingFlagged_.erase(request.ticket);
   if (quirks_.appendNeedsFinalCrlf && request.size <= kFinalCrlfHoldBackMax) {
-    held_ = request;
+    held_ = *toSend;
     heldBody_.clear();
     heldBody_.reserve(static_cast<size_t>(request.size) + 2);
     holding_ = true;
     return Status::ok();
   }
-  return appends_->begin(request);
+  return appends_->begin(*toSend);
 }
 
 Status ImapAccount::appendData(std::string_view chunk) {
