@@ -84,6 +84,10 @@ QUIRKS (--quirk NAME[=ARG], repeatable; Python: QuirkServer(fixture, quirks=["NA
                         imitates Microsoft Exchange, where \\Flagged given in APPEND is lost
                         outside IMAP (Outlook, OWA; here it is lost altogether, so a test can
                         see it). ref: Microsoft Exchange (FAQ.Exchange).
+  drop-on-store[=N]     The N-th STORE (default the first) of the server's life is not carried
+                        out: the connection drops without an answer. A fault, not a server's
+                        habit: a connection lost right after APPENDs whose flags are set
+                        next (append-drops-flagged). ref: Microsoft Exchange (FAQ.Exchange).
   create-overlap-crash[=MS]  CREATE takes MS ms (default 300); a CREATE that arrives in
                         another session meanwhile ends that session (the connection drops,
                         no answer). imitates Dovecot 2.3 (2.3.19: the imap process panics
@@ -171,6 +175,7 @@ QUIRKS = {
     "courier-examine": "Courier-IMAP",
     "create-overlap-crash": "Dovecot 2.3",
     "append-drops-flagged": "Microsoft Exchange",
+    "drop-on-store": "a lost connection (fault)",
 }
 
 BASE_CAPS = ["IMAP4rev1", "LITERAL+", "UIDPLUS", "NAMESPACE", "ID", "ENABLE", "MULTIAPPEND",
@@ -235,6 +240,7 @@ class QuirkServer:
         self.session_count = 0
         self.unsolicited_done = False
         self.creating = 0  # CREATEs under way (create-overlap-crash)
+        self.stores_seen = 0  # STORE commands so far (drop-on-store)
         self.listing_unsolicited_done = False
         self.uidvalidity_counter = 5000
         self.load(sample_fixture() if fixture is None else fixture)

@@ -139,6 +139,13 @@ class Session:
                 raise ImapError("BAD", "Non-synchronizing literal {n+} without LITERAL+")
             if cmd == "CREATE" and srv.q("create-overlap-crash") and self.state != "notauth":
                 self.create_or_crash()
+            if cmd.endswith("STORE") and srv.q("drop-on-store"):
+                with srv.lock:
+                    srv.stores_seen += 1
+                    if srv.stores_seen == srv.qint("drop-on-store", 1):
+                        srv.event(self.sid, "dropped-on-store")
+                        srv.commands.append((self.sid, cmd, "DROPPED"))
+                        raise Closed()
             if cmd == "AUTHENTICATE" and len(args) == 1 and self.state == "notauth":
                 # No SASL-IR: ask for the response before taking the store lock.
                 self.line("+ ")
