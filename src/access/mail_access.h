@@ -163,6 +163,11 @@ class MailDestination {
   virtual Status flushAppends() = 0;
   // UIDs of messages in the open folder whose Message-ID header equals `messageId`.
   virtual Result<std::vector<uint32_t>> searchMessageId(std::string_view messageId) = 0;
+  // Adds `flags` to the messages `uids` of the folder opened for append (IMAP UID STORE
+  // +FLAGS.SILENT), between appends if some are in flight: for copies found after an
+  // interruption that lack a flag the destination was to receive after the APPEND.
+  virtual Status addFlags(const std::vector<uint32_t>& uids,
+                          const std::vector<std::string>& flags) = 0;
   // As MailSource::roundTrip().
   virtual std::chrono::microseconds roundTrip() const { return {}; }
 };

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <thread>
 
+#include "base/ascii.h"
 #include "message/imap_date.h"
 #include "sync/content_hash.h"
 #include "sync/folder_copier.h"
@@ -133,11 +134,13 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
     }
   }
   std::set<uint32_t> goneFromSource;  // pending, unidentified, and no longer on the source
+  std::map<uint32_t, std::vector<std::string>> sourceFlags;  // of the pending ones listed
   if (firstPending != UINT32_MAX) {
     MF_ASSIGN_OR_RETURN(auto sourceMetas, source_.listMessages(firstPending));
     std::set<uint32_t> present;
-    for (const auto& meta : sourceMetas) {
+    for (auto& meta : sourceMetas) {
       present.insert(meta.uid);
+      sourceFlags[meta.uid] = std::move(meta.flags);
       auto it = records_.find(meta.uid);
       if (it != records_.end() && it->second.state == MessageState::kPending) {
         it->second.messageId = meta.messageId;
@@ -170,7 +173,9 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
     if (!claimed.count(d.uid)) unclaimed[d.uid] = &d;
   }
   size_t recovered = 0;
+  std::map<uint32_t, uint32_t> copyOf;  // recovered source UID -> destination UID
   auto claim = [&](uint32_t sourceUid, MessageRecord& rec, uint32_t destinationUid) {
+    copyOf[sourceUid] = destinationUid;
     rec.state = MessageState::kCopied;
     rec.destinationUid = destinationUid;
     unclaimed.erase(destinationUid);
@@ -241,6 +246,38 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   const size_t requeued = std::count_if(records_.begin(), records_.end(), [&](const auto& kv) {
     return kv.second.state == MessageState::kPending && !goneFromSource.count(kv.first);
   });
+  // Before the records say "copied": a copy may lack a system flag its source has, when the
+  // destination sets some after the APPEND (Exchange's \Flagged, imap/client/quirks.h) and
+  // the run stopped between the two. Keywords are left as they are (a destination may have
+  // refused them, and the copy went without on purpose).
+  std::map<uint32_t, const access::MessageMeta*> copyMeta;
+  for (const auto& d : landed) copyMeta[d.uid] = &d;
+  std::map<std::vector<std::string>, std::vector<uint32_t>> owed;  // missing flags -> copies
+  for (const auto& [sourceUid, destinationUid] : copyOf) {
+    auto flags = sourceFlags.find(sourceUid);
+    auto copy = copyMeta.find(destinationUid);
+    if (flags == sourceFlags.end() || copy == copyMeta.end()) continue;
+    std::vector<std::string> missing;
+    for (const char* f : {"\\Seen", "\\Answered", "\\Flagged", "\\Draft"}) {
+      const bool sourceHas =
+          std::any_of(flags->second.begin(), flags->second.end(),
+                      [f](const std::string& x) { return equalsIgnoreCase(x, f); });
+      if (sourceHas && !copy->second->hasFlag(f)) missing.push_back(f);
+    }
+    if (!missing.empty()) owed[missing].push_back(destinationUid);
+  }
+  size_t flagged = 0;
+  for (const auto& [flags, uids] : owed) {
+    Status added = destination_.addFlags(uids, flags);
+    if (added.code() == Errc::kServerNo || added.code() == Errc::kServerBad) {
+      report.notes.push_back("could not add the flags its source has to " +
+                             std::to_string(uids.size()) + " copy(ies) found after the " +
+                             "interruption: " + added.message());
+      continue;
+    }
+    MF_RETURN_IF_ERROR(added);
+    flagged += uids.size();
+  }
   // Records that did not land are forgotten so they are copied again.
   std::vector<MessageRecord> keep;
   for (auto it = records_.begin(); it != records_.end();) {
@@ -253,8 +290,11 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   }
   MF_RETURN_IF_ERROR(store_.replaceAllMessages(options_.mailboxKey, sourceName_, keep));
   report.notes.push_back("resumed an interrupted run: " + std::to_string(recovered) +
-                         " message(s) had reached the destination, " + std::to_string(requeued) +
-                         " will be copied again");
+                         " message(s) had reached the destination" +
+                         (flagged ? " (" + std::to_string(flagged) + " of them got flags " +
+                                        "set after the APPEND only now)"
+                                  : std::string()) +
+                         ", " + std::to_string(requeued) + " will be copied again");
   return Status::ok();
 }
 

@@ -489,6 +489,23 @@ class Quirks(ServerTestCase):
                             for e in stores), stores)
         self.verify_deep(self.dv, dst)
 
+    def test_exchange_flag_owed_when_the_connection_drops_is_set_on_resume(self):
+        """The connection drops right after the APPENDs, before the UID STORE that flags
+        them: the resumed folder finds the copies (crash recovery) and adds the \\Flagged they
+        lack before it records them as copied. Nothing is copied twice."""
+        self.seed_dovecot({"INBOX": [(message(1), ["\\Seen", "\\Flagged"]),
+                                     (message(2), []),
+                                     (message(3), ["\\Flagged", "$Label1"]),
+                                     (message(4), ["\\Answered", "\\Flagged"])]})
+        dst = self.fake(["append-drops-flagged", "drop-on-store"], empty=True)
+        summary = self.migrate(self.dv, dst)
+        self.assertEqual(len(dst.events("dropped-on-store")), 1)
+        self.assertSameMail(self.dovecot(), dst.dump(bodies=True))
+        notes = self.folder_stats(summary, "INBOX")["notes"]
+        self.assertTrue(any("3 of them got flags set after the APPEND only now" in n
+                            for n in notes), notes)
+        self.verify_deep(self.dv, dst)
+
     def test_exchange_login_ok_then_not_connected(self):
         """Exchange accepts a wrong password, then refuses every command: a login failure
         (exit 3) that says so, not a network error retried forever."""

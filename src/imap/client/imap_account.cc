@@ -892,19 +892,29 @@ Status ImapAccount::storeFlaggedAfterAppend(const std::vector<access::AppendResu
     }
   }
   if (uids.empty()) return Status::ok();
+  Status s = addFlags(uids, {"\\Flagged"});
+  if (s.code() == Errc::kServerNo || s.code() == Errc::kServerBad) {
+    // The copies are there; only their flag is missing, which verify reports.
+    log::warn(describe() + ": could not set \\Flagged on " + std::to_string(uids.size()) +
+              " copied message(s) of " + selected_ + ": " + s.message());
+    return Status::ok();
+  }
+  return s;
+}
+
+Status ImapAccount::addFlags(const std::vector<uint32_t>& uids,
+                             const std::vector<std::string>& flags) {
+  if (uids.empty() || flags.empty()) return Status::ok();
   // Exchange counts a refused STORE against the session's error budget too.
   MF_RETURN_IF_ERROR(keepSessionUsable(1));
   // Between two messages, in the folder the copies were appended to (it is selected, also
   // after a reconnect); answers to APPENDs still in flight are kept for the next collect().
   CommandBuilder cmd(conn_->nextTag(), "UID STORE");
-  cmd.raw(compressUidSet(uids)).atom("+FLAGS.SILENT").flagList({"\\Flagged"});
+  cmd.raw(compressUidSet(uids)).atom("+FLAGS.SILENT").flagList(flags);
   MF_ASSIGN_OR_RETURN(Response done, appends_->runBetween(cmd));
   if (!done.isOk()) {
-    // The copies are there; only their flag is missing, which verify reports.
     ++sessionErrors_;
-    log::warn(describe() + ": could not set \\Flagged on " + std::to_string(uids.size()) +
-              " copied message(s) of " + selected_ + ": " +
-              Connection::statusFromTagged(done, "UID STORE").message());
+    return Connection::statusFromTagged(done, "UID STORE");
   }
   return Status::ok();
 }

@@ -90,6 +90,8 @@ class ImapAccount : public access::MailAccount {
   }
   Status flushAppends() override { return appends_->flush(); }
   Result<std::vector<uint32_t>> searchMessageId(std::string_view messageId) override;
+  Status addFlags(const std::vector<uint32_t>& uids,
+                  const std::vector<std::string>& flags) override;
 
   Connection& connection() { return *conn_; }
   const std::string& personalPrefix() const { return prefix_; }
