@@ -905,6 +905,11 @@ Status ImapAccount::storeFlaggedAfterAppend(const std::vector<access::AppendResu
 Status ImapAccount::addFlags(const std::vector<uint32_t>& uids,
                              const std::vector<std::string>& flags) {
   if (uids.empty() || flags.empty()) return Status::ok();
+  // Never on a source: a folder opened for reading (also one a Courier source SELECTs under
+  // the read-only discipline) takes no STORE.
+  if (selected_.empty() || selectedReadOnly_) {
+    return Status(Errc::kInternal, "adding flags needs a folder opened for append");
+  }
   // Exchange counts a refused STORE against the session's error budget too.
   MF_RETURN_IF_ERROR(keepSessionUsable(1));
   // Between two messages, in the folder the copies were appended to (it is selected, also
