@@ -10,6 +10,7 @@
 #include "base/ascii.h"
 #include "message/headers.h"
 #include "sync/content_hash.h"
+#include "sync/flags.h"
 #include "sync/remedies.h"
 
 namespace mf::sync {
@@ -160,12 +161,33 @@ bool FolderCopier::retryable(const MessageRecord& record) const {
   return record.errorClass == errorClassName(ErrorClass::kRetry);
 }
 
+void FolderCopier::noteServerOwnFlags(FolderReport& report) const {
+  std::set<std::string> left;
+  size_t messages = 0;
+  for (const auto& meta : metas_) {
+    auto rec = records_.find(meta.uid);
+    if (rec != records_.end() && rec->second.state == MessageState::kCopied) continue;
+    bool any = false;
+    for (const auto& flag : meta.flags) {
+      if (isServerOwnFlag(flag)) {
+        left.insert(flag);
+        any = true;
+      }
+    }
+    if (any) ++messages;
+  }
+  std::string note =
+      serverOwnFlagsNote(messages, {left.begin(), left.end()}, "copied without them");
+  if (!note.empty()) report.notes.push_back(std::move(note));
+}
+
 std::vector<std::string> FolderCopier::acceptedFlags(const access::MessageMeta& meta) const {
   std::vector<std::string> out;
   for (const auto& flag : meta.flags) {
     if (inListIgnoreCase({"\\Recent"}, flag)) continue;
     if (!options_.includeDeleted && inListIgnoreCase({"\\Deleted"}, flag)) continue;
     if (dropKeywords_ && !isSystemFlag(flag)) continue;
+    if (isServerOwnFlag(flag)) continue;  // no client can set it (flags.h)
     // Keywords only where PERMANENTFLAGS allows them (\* = any); system flags always.
     if (!isSystemFlag(flag) && !destinationInfo_.acceptsAnyKeyword &&
         !inListIgnoreCase(destinationInfo_.permanentFlags, flag)) {
@@ -456,6 +478,7 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   }
   destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
   destinationUidFloor_ = destinationInfo_.status.uidNext;
+  noteServerOwnFlags(report);
   bool anyPending = std::any_of(records_.begin(), records_.end(), [](const auto& kv) {
     return kv.second.state == MessageState::kPending;
   });

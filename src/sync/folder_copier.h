@@ -104,6 +104,8 @@ class FolderCopier {
   Status settleBatch(const InFlightBatch& batch, AppendStreamer& streamer, FolderReport& report,
                      Status& throttled);
   std::vector<std::string> acceptedFlags(const access::MessageMeta& meta) const;
+  // A note naming the source server's own flags (flags.h) the copies of this run go without.
+  void noteServerOwnFlags(FolderReport& report) const;
   bool retryable(const store::MessageRecord& record) const;
 
   access::MailSource& source_;

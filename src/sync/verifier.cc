@@ -10,6 +10,7 @@
 #include "base/ascii.h"
 #include "message/imap_date.h"
 #include "sync/content_hash.h"
+#include "sync/flags.h"
 #include "sync/folder_naming.h"
 
 namespace mf::sync {
@@ -20,6 +21,7 @@ std::set<std::string> normalizedFlags(const access::MessageMeta& m, bool include
   for (const auto& f : m.flags) {
     std::string l = toLowerAscii(f);
     if (l == "\\recent") continue;
+    if (isServerOwnFlag(f)) continue;  // no client can set it (flags.h): counted apart
     if (!includeDeleted && l == "\\deleted") continue;
     out.insert(l);
   }
@@ -75,6 +77,24 @@ void compareFolder(const std::vector<access::MessageMeta>& src,
     pool.erase(it);
   }
   for (const auto& [key, d] : pool) out.extra.push_back(describe(*d));
+}
+
+// The source server's own flags (flags.h) are left out of the comparison: said in a note.
+void noteServerOwnFlags(const std::vector<access::MessageMeta>& src, FolderVerification& out) {
+  std::set<std::string> seen;
+  size_t messages = 0;
+  for (const auto& m : src) {
+    bool any = false;
+    for (const auto& f : m.flags) {
+      if (isServerOwnFlag(f)) {
+        seen.insert(f);
+        any = true;
+      }
+    }
+    if (any) ++messages;
+  }
+  std::string note = serverOwnFlagsNote(messages, {seen.begin(), seen.end()}, "not compared");
+  if (!note.empty()) out.notes.push_back(std::move(note));
 }
 
 // Rule 1 of the header: the folder migrate's records name for this mapping, if it is another
@@ -162,6 +182,7 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
         std::erase_if(src, [](const access::MessageMeta& x) { return x.hasFlag("\\Deleted"); });
       }
       fv.sourceMessages = src.size();
+      noteServerOwnFlags(src, fv);
       std::vector<access::MessageMeta> dst;
       if (dstListed) {
         MF_RETURN_IF_ERROR(dstListed->status());

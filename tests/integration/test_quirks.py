@@ -569,6 +569,27 @@ class Quirks(ServerTestCase):
         self.assertEqual(bodies, sorted([b"Subject: lf\n\nlast line\r\n",
                                          b"Subject: none\r\n\r\nno end\r\n"]))
 
+    def test_flags_no_client_can_set_are_left_out(self):
+        """A source that shows backslash flags outside RFC 3501's five (\\X-EON-HAS-ATTACHMENT,
+        \\Indexed: QUIRKS.md, imapsync FAQ.Flags): no client can set them, and Dovecot answers
+        an APPEND carrying one "BAD Invalid system flag". The messages are copied without them
+        (every other flag and keyword kept), the report names them, and verify does not count
+        them as differences."""
+        fixture = {"folders": [{"name": "INBOX", "messages": [
+            {"flags": ["\\Seen", "\\X-EON-HAS-ATTACHMENT"], "body": message(1).decode()},
+            {"flags": ["\\Indexed", "$Label1"], "body": message(2).decode()},
+            {"flags": ["\\Flagged", "\\Answered"], "body": message(3).decode()}]}]}
+        src = self.fake(fixture=fixture)
+        summary = self.migrate(src, self.dv)
+        inbox = self.folder_stats(summary, "INBOX")
+        self.assertEqual((inbox["copied"], inbox["failed"]), (3, 0), inbox)
+        got = sorted(tuple(sorted(m["flags"])) for m in self.dovecot()["folders"][0]["messages"])
+        self.assertEqual(got, sorted([("\\Seen",), ("$Label1",), ("\\Answered", "\\Flagged")]))
+        self.verify_deep(src, self.dv)
+        notes = " ".join(inbox["notes"])
+        self.assertIn("\\X-EON-HAS-ATTACHMENT", notes)
+        self.assertIn("\\Indexed", notes)
+
     def test_courier_reads_with_select_not_examine(self):
         """Courier does not fix UIDVALIDITY on EXAMINE; reading with SELECT (read-only
         discipline) keeps it stable, so a re-run is a no-op, and the source is unchanged."""
