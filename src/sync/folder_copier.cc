@@ -408,9 +408,11 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   const uint32_t watermark = saved_ ? saved_->sourceUidNext : 1;
   std::optional<std::vector<access::MessageMeta>> listedWithOpen;
   if (!options_.retryErrors && quick.messages > 0) {
-    // Without Message-IDs: the copy path reads them from the streamed headers.
-    MF_ASSIGN_OR_RETURN(auto view, source_.openForReadAndList(mapping.source, watermark,
-                                                              /*withMessageId=*/false));
+    // Without Message-IDs (the copy path reads them from the streamed headers), unless they
+    // tell which messages other folders hold (copyOnlyWhatIsNotIn).
+    MF_ASSIGN_OR_RETURN(auto view,
+                        source_.openForReadAndList(mapping.source, watermark,
+                                                   /*withMessageId=*/storedElsewhere_ != nullptr));
     sourceStatus_ = view.status;
     listedWithOpen = std::move(view.metas);
   } else {
@@ -454,7 +456,19 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
       metas_ = std::move(*listedWithOpen);
     } else if (sourceStatus_.messages > 0 && minUid != UINT32_MAX) {
       // Without Message-IDs: the copy path reads them from the streamed headers.
-      MF_ASSIGN_OR_RETURN(metas_, source_.listMessagesWithoutMessageId(minUid));
+      MF_ASSIGN_OR_RETURN(metas_, storedElsewhere_ ? source_.listMessages(minUid)
+                                                   : source_.listMessagesWithoutMessageId(minUid));
+    }
+  }
+  if (storedElsewhere_) {
+    const size_t listed = metas_.size();
+    std::erase_if(metas_, [this](const access::MessageMeta& m) {
+      return !m.messageId.empty() && storedElsewhere_->count({m.messageId, m.size}) > 0;
+    });
+    if (metas_.size() < listed) {
+      report.notes.push_back(std::to_string(listed - metas_.size()) +
+                             " message(s) listed here are in other folders too: copied with "
+                             "those, not here");
     }
   }
   if (options_.dryRun) return Status::ok();

@@ -55,6 +55,13 @@ class FolderCopier {
                    const access::FolderStatus* plannedDestinationStatus = nullptr,
                    ShareBoard::Ticket* shareTicket = nullptr);
 
+  // Message-ID and size of every message some folder holds: for a folder that shows all mail
+  // (folder_plan.h rule 5), what it lists under one of these keys is copied with that other
+  // folder, not here (said in a note). Messages without a Message-ID are always copied.
+  void copyOnlyWhatIsNotIn(const MessageKeys* storedElsewhere) {
+    storedElsewhere_ = storedElsewhere;
+  }
+
   // Subscribe the destination folder as run() opens it (its SUBSCRIBE pipelined with the
   // SELECT). A refusal is a note in the report ("could not subscribe: ..."), a dropped
   // connection the folder's error, retried as any.
@@ -126,6 +133,7 @@ class FolderCopier {
   std::vector<access::MessageMeta> metas_;
   uint32_t destinationUidFloor_ = 0;  // no message we append can get a smaller UID
   bool dropKeywords_ = false;         // second pass for messages whose keywords were refused
+  const MessageKeys* storedElsewhere_ = nullptr;  // copyOnlyWhatIsNotIn()
   // The destination folder was replaced but --retry-errors left the re-match to a later run.
   bool destinationRematchOwed_ = false;
   std::vector<const access::MessageMeta*> keywordRetry_;

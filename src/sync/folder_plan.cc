@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -27,6 +28,16 @@ bool matchesAny(const std::vector<std::string>& patterns, const std::string& nam
     if (fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
   }
   return false;
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Rule 5's folders.
+bool showsAllMail(const access::Folder& folder, const PlanOptions& options) {
+  return folder.specialUse == access::SpecialUse::kAll ||
+         contains(options.allMailFolders, folder.displayName());
 }
 
 }  // namespace
@@ -154,7 +165,18 @@ FolderPlan planFolders(const std::vector<access::Folder>& source,
       ruled = true;
       break;
     }
-    if (!ruled) {
+    if (showsAllMail(s, options)) m.onlyWhatNoOtherFolderHolds = true;
+    if (!ruled && m.onlyWhatNoOtherFolderHolds) {
+      // Rule 5: its own mail is archived mail.
+      auto target = destSpecial.find(SpecialUse::kAll);
+      if (target == destSpecial.end()) target = destSpecial.find(SpecialUse::kArchive);
+      m.destinationPath =
+          target != destSpecial.end() ? target->second->path : std::vector<std::string>{"Archive"};
+      m.notes.push_back(
+          "shows all mail: only what no other folder holds (archived mail) is "
+          "copied, to '" +
+          joinPath(m.destinationPath) + "'; the rest goes with its folders");
+    } else if (!ruled) {
       m.destinationPath = s.path;
       for (const auto& [use, folder] : sourceSpecial) {
         if (folder != &s) continue;
@@ -211,6 +233,12 @@ FolderPlan planFolders(const std::vector<access::Folder>& source,
                       joinPath(alt) + "' instead");
     m.destinationPath = alt;
     usedDestinations.insert(alt);
+  }
+  for (const auto& s : source) {
+    if (!s.selectable || showsAllMail(s, options)) continue;
+    const std::string name = s.displayName();
+    if (contains(options.virtualFolders, name)) continue;
+    plan.storedElsewhere.push_back(s);
   }
   for (auto& m : plan.folders) {
     m.existingDestination = nullptr;

@@ -15,10 +15,18 @@
 //    is mapped onto each destination special folder (the one with the attribute first).
 // 4. A component containing the destination's separator is kept as one folder with that
 //    character replaced by '_' (reported).
+// 5. A source folder that shows all mail (SPECIAL-USE \All, or named in
+//    PlanOptions::allMailFolders: Gmail's "[Gmail]/All Mail") is
+//    copied only for what no other folder holds (Gmail's archived mail; the rest is copied
+//    with the folders that hold it), to the destination's \All folder, else its \Archive
+//    folder, else "Archive" (unless a --map rule names it).
 // Non-selectable (\Noselect) source folders are not copied; their children are.
 #pragma once
 
+#include <cstdint>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "access/mail_access.h"
@@ -38,6 +46,13 @@ struct PlanOptions {
   std::vector<std::string> include;
   std::vector<std::string> exclude;
   std::vector<MapRule> map;
+  // Folders that show mail stored in other folders (a preset's: Gmail's Starred, Important).
+  // The caller excludes them; named here too so that rule 5 does not count their mail as
+  // held elsewhere (an archived, starred message is in All Mail and Starred only).
+  std::vector<std::string> virtualFolders;
+  // Folders that show all mail by name (a preset's: "[Gmail]/All Mail"), for rule 5 where the
+  // server does not mark them \All.
+  std::vector<std::string> allMailFolders;
 };
 
 struct FolderMapping {
@@ -47,12 +62,20 @@ struct FolderMapping {
   // into the destination list.
   const access::Folder* existingDestination = nullptr;
   std::vector<std::string> notes;  // renames the user should know about
+  // Rule 5: copy only the messages none of FolderPlan::storedElsewhere holds.
+  bool onlyWhatNoOtherFolderHolds = false;
 };
 
 struct FolderPlan {
   std::vector<FolderMapping> folders;  // in source order; parents before children
   std::vector<std::string> excluded;   // source display names left out by rule
+  // For rule 5: every selectable source folder but \All ones and PlanOptions::virtualFolders,
+  // excluded ones too (what the user left out is not copied to the archive instead).
+  std::vector<access::Folder> storedElsewhere;
 };
+
+// (Message-ID, size) of messages: how rule 5 tells that another folder holds a message.
+using MessageKeys = std::set<std::pair<std::string, uint64_t>>;
 
 access::SpecialUse wellKnownSpecialUse(const std::string& name);
 

@@ -99,3 +99,43 @@ TEST(FolderPlan, EarlierRunDestinationIsARecordedOtherNameThatStillHoldsMail) {
   EXPECT_EQ(earlierRunDestination(m, "Container", dst), nullptr);
 }
 }  // namespace mf::sync
+
+namespace mf::sync {
+TEST(FolderPlan, AllMailIsCopiedForWhatNoOtherFolderHolds) {
+  std::vector<Folder> src = {folder({"INBOX"}),
+                             folder({"Work"}),
+                             folder({"[Gmail]"}, SpecialUse::kNone, /*selectable=*/false),
+                             folder({"[Gmail]", "All Mail"}, SpecialUse::kAll),
+                             folder({"[Gmail]", "Starred"}, SpecialUse::kFlagged),
+                             folder({"[Gmail]", "Sent Mail"}, SpecialUse::kSent)};
+  PlanOptions opt;
+  opt.exclude = {"[Gmail]/Starred", "Work"};
+  opt.virtualFolders = {"[Gmail]/Starred"};
+  std::vector<Folder> dst = {folder({"INBOX"}), folder({"Old mail"}, SpecialUse::kArchive)};
+  FolderPlan plan = planFolders(src, dst, '/', opt);
+  const FolderMapping* all = find(plan, "[Gmail]/All Mail");
+  ASSERT_NE(all, nullptr);
+  EXPECT_TRUE(all->onlyWhatNoOtherFolderHolds);
+  EXPECT_EQ(joinPath(all->destinationPath), "Old mail");
+  EXPECT_EQ(all->existingDestination, &dst[1]);
+  EXPECT_FALSE(find(plan, "INBOX")->onlyWhatNoOtherFolderHolds);
+  // Held elsewhere: every selectable folder but All Mail and the virtual Starred, the
+  // excluded Work too (what the user leaves out does not go to the archive instead).
+  std::vector<std::string> elsewhere;
+  for (const auto& f : plan.storedElsewhere) elsewhere.push_back(f.displayName());
+  EXPECT_EQ(elsewhere, (std::vector<std::string>{"INBOX", "Work", "[Gmail]/Sent Mail"}));
+
+  // No archive on the destination: "Archive"; a destination \All folder (Gmail): that one.
+  plan = planFolders(src, {folder({"INBOX"})}, '/', opt);
+  EXPECT_EQ(joinPath(find(plan, "[Gmail]/All Mail")->destinationPath), "Archive");
+  std::vector<Folder> gmail = {folder({"INBOX"}),
+                               folder({"[Gmail]", "Alle Nachrichten"}, SpecialUse::kAll)};
+  plan = planFolders(src, gmail, '/', opt);
+  EXPECT_EQ(joinPath(find(plan, "[Gmail]/All Mail")->destinationPath), "[Gmail]/Alle Nachrichten");
+  // A --map rule still decides.
+  opt.map = {MapRule{"[Gmail]/All Mail", "Gmail archive"}};
+  plan = planFolders(src, dst, '/', opt);
+  EXPECT_EQ(joinPath(find(plan, "[Gmail]/All Mail")->destinationPath), "Gmail archive");
+  EXPECT_TRUE(find(plan, "[Gmail]/All Mail")->onlyWhatNoOtherFolderHolds);
+}
+}  // namespace mf::sync

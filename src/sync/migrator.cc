@@ -180,6 +180,7 @@ FolderReport Migrator::migrateFolderWithRetries(
     if (ready) {
       FolderCopier copier(*worker.source, *worker.destination, *worker.destination, *store_,
                           options_, *progress_);
+      if (mapping.onlyWhatNoOtherFolderHolds) copier.copyOnlyWhatIsNotIn(&storedElsewhere_);
       // The subscription goes out with the copier's SELECT (one round trip for both).
       copier.subscribeOnOpen(
           !options_.dryRun && mapping.source.subscribed &&
@@ -268,6 +269,28 @@ const access::Folder* Migrator::renamedByAnEarlierRun(const FolderMapping& mappi
 const access::Folder* Migrator::renamedByAnEarlierRun(const FolderMapping& mapping,
                                                       const store::FolderPairState& saved) const {
   return earlierRunDestination(mapping, saved.destinationFolder, destinationFolders_);
+}
+
+Status Migrator::readStoredElsewhere(access::MailSource& source, const FolderPlan& plan) {
+  for (const access::Folder& folder : plan.storedElsewhere) {
+    auto listed = source.openForReadAndList(folder, 1, /*withMessageId=*/true);
+    if (!listed) {
+      if (isRetryable(listed.status())) return listed.status();
+      // Its messages are then copied from the folder that shows all mail as well: a
+      // duplicate at worst, never a message left behind.
+      progress_->onNotice("could not list '" + folder.displayName() +
+                          "' to tell archived mail apart (" + listed.status().message() +
+                          "): what it holds is copied to the archive too");
+      continue;
+    }
+    for (const auto& m : listed->metas) {
+      // A message flagged \Deleted is not copied from there (nor held there: Gmail keeps it
+      // in All Mail once the label is expunged).
+      if (!options_.includeDeleted && m.hasFlag("\\Deleted")) continue;
+      if (!m.messageId.empty()) storedElsewhere_.insert({m.messageId, m.size});
+    }
+  }
+  return Status::ok();
 }
 
 Result<access::Folder> Migrator::createDestinationFolder(Worker& worker,
@@ -469,6 +492,11 @@ Result<MigrationReport> Migrator::run() {
   if (!options_.dryRun) progress_->onStart(estimate);
   for (size_t i = 0; i < plan.folders.size(); ++i) {
     if (results[i].upToDate) progress_->onFolderDone(results[i]);
+  }
+
+  if (std::any_of(pending.begin(), pending.end(),
+                  [&](size_t i) { return plan.folders[i].onlyWhatNoOtherFolderHolds; })) {
+    MF_RETURN_IF_ERROR(readStoredElsewhere(*first.source, plan));
   }
 
   // Workers take folders from a shared queue, each on its own connections; the store and the

@@ -136,6 +136,10 @@ class Migrator {
   access::AccountFactory openDestination_;
   std::vector<access::Folder> destinationFolders_;  // as listed at the start
   std::mutex createMutex_;  // createDestinationFolder: one CREATE at a time (see there)
+  // What other folders hold, for a folder that shows all mail (folder_plan.h rule 5): read
+  // once per run, before the workers start, when such a folder has new mail.
+  MessageKeys storedElsewhere_;
+  Status readStoredElsewhere(access::MailSource& source, const FolderPlan& plan);
   store::Store& baseStore_;
   ProgressSink& baseProgress_;
   store::Store* store_;  // baseStore_, or a locked wrapper while workers run in parallel

@@ -148,6 +148,7 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
   FolderPlan plan =
       planFolders(sourceFolders, destinationFolders, destination.separator(), options.plan);
 
+  std::optional<MessageKeys> storedElsewhere;  // read when a folder first needs it
   for (const auto& m : plan.folders) {
     FolderVerification fv;
     fv.source = m.source.displayName();
@@ -180,6 +181,29 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
       std::vector<access::MessageMeta> src = std::move(srcView->metas);
       if (!options.includeDeleted) {
         std::erase_if(src, [](const access::MessageMeta& x) { return x.hasFlag("\\Deleted"); });
+      }
+      if (m.onlyWhatNoOtherFolderHolds) {
+        // folder_plan.h rule 5: what other folders hold is compared there, as migrate
+        // copied it there.
+        if (!storedElsewhere) {
+          storedElsewhere.emplace();
+          for (const access::Folder& other : plan.storedElsewhere) {
+            MF_ASSIGN_OR_RETURN(auto view, source.openForReadAndList(other, 1, true));
+            for (const auto& x : view.metas) {
+              if (!options.includeDeleted && x.hasFlag("\\Deleted")) continue;  // as migrate
+              if (!x.messageId.empty()) storedElsewhere->insert({x.messageId, x.size});
+            }
+          }
+          MF_RETURN_IF_ERROR(source.openForRead(m.source).status());
+        }
+        const size_t listed = src.size();
+        std::erase_if(src, [&](const access::MessageMeta& x) {
+          return !x.messageId.empty() && storedElsewhere->count({x.messageId, x.size}) > 0;
+        });
+        if (src.size() < listed) {
+          fv.notes.push_back(std::to_string(listed - src.size()) +
+                             " message(s) here are in other folders too: compared there");
+        }
       }
       fv.sourceMessages = src.size();
       noteServerOwnFlags(src, fv);

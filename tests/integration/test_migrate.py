@@ -2,6 +2,7 @@
 migrate issue (full corpus, re-runs, increments, dry run, UIDVALIDITY change, kill -9)."""
 
 import glob
+import hashlib
 import json
 import os
 import random
@@ -353,6 +354,79 @@ class VerifyStateFile(PairTestCase):
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         with open(state, "rb") as f:
             self.assertEqual(f.read(), before)
+
+
+def mail(n, subject):
+    return (b"From: a@example.test\r\nSubject: %s\r\nMessage-ID: <all-%d@migrate.mailferry.test>"
+            b"\r\n\r\nbody %d\r\n" % (subject.encode(), n, n))
+
+
+class AllMailFolder(PairTestCase):
+    """A source folder that shows all mail (SPECIAL-USE \\All, as Gmail's "[Gmail]/All Mail",
+    here a Dovecot folder filled like it): the mail only it holds (Gmail's archived mail) is
+    copied from it, to the destination's archive; what other folders hold goes with those
+    folders, once. Copying it whole would duplicate every message; leaving it out would lose
+    the archived mail."""
+
+    def fill(self, user, folders):
+        """folders: {name: [bytes]}; created as needed."""
+        with self.src.imap(user) as imap:
+            for name, messages in folders.items():
+                if name != "INBOX":
+                    imap.create('"%s"' % name)
+                for raw in messages:
+                    self.assertEqual(imap.append('"%s"' % name, None, None, raw)[0], "OK")
+
+    def sha256s(self, user):
+        return {f["name"]: sorted(m["sha256"] for m in f.get("messages", []))
+                for f in self.dump(self.dst, user=user, bodies=True)["folders"]
+                if not f.get("noselect")}
+
+    def run_case(self, user, all_mail, args=()):
+        state = os.path.join(self.run_dir, "state-%s.db" % user)
+        inbox, work, archived = [mail(1, "a"), mail(2, "b")], [mail(3, "c")], [mail(4, "d"),
+                                                                             mail(5, "e")]
+        # Flagged \\Deleted in Work (its label on the way out): not held there, so archived.
+        leaving = mail(8, "h")
+        self.fill(user, {"INBOX": inbox, "Work": work + [leaving],
+                         all_mail: inbox + work + archived + [leaving]})
+        with self.src.imap(user) as imap:
+            imap.select("Work")
+            self.assertEqual(imap.store("2", "+FLAGS", "(\\Deleted)")[0], "OK")
+        archived = archived + [leaving]
+        first = self.migrate_json(self.src, self.dst, state, list(args), user=user)
+        self.assertEqual((first["copied"], first["failed"]), (6, 0), first)
+        got = self.sha256s(user)
+        h = lambda raws: sorted(hashlib.sha256(r).hexdigest() for r in raws)  # noqa: E731
+        self.assertEqual(got.get("INBOX"), h(inbox), got)
+        self.assertEqual(got.get("Work"), h(work), got)
+        self.assertEqual(got.get("Archive"), h(archived), got)
+        self.assertNotIn(all_mail, got)
+        folder = [f for f in first["folders"] if f["source"] == all_mail][0]
+        self.assertEqual(folder["destination"], "Archive")
+        self.assertIn("3 message(s) listed here are in other folders too",
+                      " ".join(folder["notes"]))
+
+        self.assertEqual(self.migrate_json(self.src, self.dst, state, list(args),
+                                           user=user)["copied"], 0)
+        # New mail: one in INBOX (and All Mail, as Gmail shows it), one archived at once.
+        self.fill(user, {"INBOX": [mail(6, "f")], all_mail: [mail(6, "f"), mail(7, "g")]})
+        again = self.migrate_json(self.src, self.dst, state, list(args), user=user)
+        self.assertEqual(again["copied"], 2, again)
+        got = self.sha256s(user)
+        self.assertEqual(got.get("INBOX"), h(inbox + [mail(6, "f")]), got)
+        self.assertEqual(got.get("Archive"), h(archived + [mail(7, "g")]), got)
+        res = self.mailferry("verify", self.src, self.dst,
+                             ["--deep", "--state", state] + list(args), user=user)
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        self.assertIn("4 message(s) here are in other folders too: compared there", res.stdout)
+
+    def test_a_folder_marked_all_is_copied_for_its_archived_mail(self):
+        self.run_case("alice", "All Mail")
+
+    def test_gmail_preset_names_all_mail(self):
+        # No \\All here: the preset names the folder.
+        self.run_case("bob", "[Gmail]/All Mail", ["--from-preset", "gmail"])
 
 
 class DestinationFolderReplaced(PairTestCase):

@@ -211,6 +211,12 @@ namespace inbox {
     special_use = \\Archive
     auto = $auto
   }
+  # Shows all mail, as Gmail's All Mail does (here a plain folder a test fills): never
+  # created unless a test does.
+  mailbox "All Mail" {
+    special_use = \\All
+    auto = no
+  }
 }
 EOF
       ;;
