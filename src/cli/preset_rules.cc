@@ -54,13 +54,21 @@ void applyPresetFolderRules(const ResolvedSide& from, const ResolvedSide& to,
                            ": these folders hold no mail there");
     }
     auto virtuals = excludeUnlessIncluded(rules.virtualFolders, plan);
+    plan.virtualFolders.insert(plan.virtualFolders.end(), virtuals.begin(), virtuals.end());
     if (!virtuals.empty()) {
       notice("source",
              presetName(from) + ": not copying " + quotedList(virtuals) +
                  ": they show mail that is stored in other folders too, so copying them would "
-                 "duplicate it. Mail that is only there (e.g. archived without a label) is then "
-                 "not copied: to copy such a folder anyway, --include it by its exact name "
-                 "(with --include '*' for the rest)");
+                 "duplicate it (to copy such a folder anyway, --include it by its exact name, "
+                 "with --include '*' for the rest)");
+    }
+    if (!rules.allMailFolders.empty()) {
+      plan.allMailFolders.insert(plan.allMailFolders.end(), rules.allMailFolders.begin(),
+                                 rules.allMailFolders.end());
+      notice("source", presetName(from) + ": " + quotedList(rules.allMailFolders) +
+                           " show every message: from there only what no other folder holds "
+                           "(archived mail) is copied, to the destination's archive; the rest "
+                           "goes with the folders that hold it");
     }
   }
   if (to.preset) {

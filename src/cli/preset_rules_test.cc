@@ -20,7 +20,8 @@ presets::Preset gmail() {
   p.title = "Gmail / Google Workspace";
   p.maxMessageBytes = 35651584;
   p.maxConnections = 15;
-  p.folders.virtualFolders = {"[Gmail]/All Mail", "[Gmail]/Important"};
+  p.folders.virtualFolders = {"[Gmail]/Starred", "[Gmail]/Important"};
+  p.folders.allMailFolders = {"[Gmail]/All Mail"};
   return p;
 }
 
@@ -47,11 +48,16 @@ TEST(PresetFolderRules, SourceExcludesNonMailAndVirtualFolders) {
   plan.exclude = {"Junk"};
   std::vector<Notice> notices;
   applyPresetFolderRules(side("from", gmail()), side("to", std::nullopt), plan, notices);
-  EXPECT_THAT(plan.exclude, ElementsAre("Junk", "[Gmail]/All Mail", "[Gmail]/Important"));
-  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_THAT(plan.exclude, ElementsAre("Junk", "[Gmail]/Starred", "[Gmail]/Important"));
+  EXPECT_THAT(plan.virtualFolders, ElementsAre("[Gmail]/Starred", "[Gmail]/Important"));
+  // All Mail is not excluded: its archived mail is copied (sync/folder_plan.h rule 5).
+  EXPECT_THAT(plan.allMailFolders, ElementsAre("[Gmail]/All Mail"));
+  ASSERT_EQ(notices.size(), 2u);
   EXPECT_EQ(notices[0].kind, "preset");
   EXPECT_EQ(notices[0].side, "source");
   EXPECT_THAT(notices[0].text, HasSubstr("would duplicate it"));
+  EXPECT_THAT(notices[1].text, HasSubstr("'[Gmail]/All Mail' show every message: from there "
+                                         "only what no other folder holds (archived mail)"));
 
   plan = {};
   notices.clear();
@@ -64,10 +70,12 @@ TEST(PresetFolderRules, SourceExcludesNonMailAndVirtualFolders) {
 
 TEST(PresetFolderRules, AnExactIncludeKeepsAFolder) {
   sync::PlanOptions plan;
-  plan.include = {"*", "[Gmail]/All Mail"};
+  plan.include = {"*", "[Gmail]/Starred"};
   std::vector<Notice> notices;
   applyPresetFolderRules(side("from", gmail()), side("to", std::nullopt), plan, notices);
   EXPECT_THAT(plan.exclude, ElementsAre("[Gmail]/Important"));
+  // Copied, so its mail is stored there: not a virtual folder for rule 5.
+  EXPECT_THAT(plan.virtualFolders, ElementsAre("[Gmail]/Important"));
 }
 
 TEST(PresetFolderRules, DestinationReservedNamesAreRenamedAfterTheUsersRules) {

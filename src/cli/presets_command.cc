@@ -51,6 +51,7 @@ nlohmann::json presetJson(const presets::Preset& p) {
                         {"folders",
                          {{"exclude", p.folders.exclude},
                           {"virtual", p.folders.virtualFolders},
+                          {"all_mail", p.folders.allMailFolders},
                           {"reserved", reserved},
                           {"notes", p.folders.notes}}},
                         {"notes", p.notes},
@@ -85,6 +86,8 @@ void printDetails(const presets::Preset& p) {
   std::printf("  file:             %s\n", p.file.c_str());
   printList("Folders not copied from it:", p.folders.exclude);
   printList("Virtual folders (mail stored elsewhere too):", p.folders.virtualFolders);
+  printList("All-mail folders (only what no other folder holds is copied):",
+            p.folders.allMailFolders);
   std::vector<std::string> reserved;
   for (const auto& r : p.folders.reserved) reserved.push_back(r.name + " -> " + r.renameTo);
   printList("Reserved names (renamed when it is the destination):", reserved);

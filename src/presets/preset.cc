@@ -121,9 +121,11 @@ Result<FolderRules> parseFolders(const json& object, const Checker& outer) {
   if (!it->is_object()) return outer.error("folders", "must be an object { ... }");
   const json& folders = *it;
   const Checker check = outer.nested("folders");
-  MF_RETURN_IF_ERROR(check.onlyKnownFields(folders, {"exclude", "virtual", "reserved", "notes"}));
+  MF_RETURN_IF_ERROR(
+      check.onlyKnownFields(folders, {"exclude", "virtual", "all_mail", "reserved", "notes"}));
   MF_ASSIGN_OR_RETURN(rules.exclude, check.texts(folders, "exclude"));
   MF_ASSIGN_OR_RETURN(rules.virtualFolders, check.texts(folders, "virtual"));
+  MF_ASSIGN_OR_RETURN(rules.allMailFolders, check.texts(folders, "all_mail"));
   MF_ASSIGN_OR_RETURN(rules.notes, check.texts(folders, "notes"));
   auto reserved = folders.find("reserved");
   if (reserved != folders.end()) {

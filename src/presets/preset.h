@@ -47,9 +47,13 @@ struct FolderRules {
   // Folder name globs ('*' matches across levels) never copied from this provider: non-mail
   // or not IMAP-sane folders (Exchange's Calendar, Contacts...).
   std::vector<std::string> exclude;
-  // Folders that show mail stored elsewhere too (Gmail's [Gmail]/All Mail): copying them
+  // Folders that show mail stored elsewhere too (Gmail's Important, Starred): copying them
   // as well would duplicate messages.
   std::vector<std::string> virtualFolders;
+  // Folders that show every message (Gmail's [Gmail]/All Mail): copied only for what no
+  // other folder holds, i.e. archived mail (sync/folder_plan.h rule 5), also where the
+  // server does not mark them \All.
+  std::vector<std::string> allMailFolders;
   // Names refused by this provider as a destination, with the rename target.
   std::vector<ReservedFolder> reserved;
   std::vector<std::string> notes;

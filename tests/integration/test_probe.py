@@ -333,7 +333,9 @@ class Presets(unittest.TestCase):
         self.assertEqual(gmail["port"], 993)
         self.assertEqual(gmail["security"], "tls")
         self.assertEqual(gmail["login"], "email")
-        self.assertIn("[Gmail]/All Mail", gmail["folders"]["virtual"])
+        self.assertIn("[Gmail]/Starred", gmail["folders"]["virtual"])
+        self.assertEqual(gmail["folders"]["all_mail"],
+                         ["[Gmail]/All Mail", "[Google Mail]/All Mail"])
         godaddy = json.loads(run(["presets", "GoDaddy", "--json"]).stdout)
         self.assertEqual((godaddy["host"], godaddy["port"], godaddy["login"]),
                          ("imap.secureserver.net", 993, "email"))
