@@ -20,12 +20,21 @@ bool isServerOwnFlag(std::string_view flag) {
          !equalsIgnoreCase(flag, "\\Recent");
 }
 
-std::string serverOwnFlagsNote(size_t messages, const std::vector<std::string>& flags,
-                               std::string_view tail) {
-  if (messages == 0) return {};
+void ServerOwnFlagTally::add(const std::vector<std::string>& messageFlags) {
+  bool any = false;
+  for (const auto& flag : messageFlags) {
+    if (!isServerOwnFlag(flag)) continue;
+    flags_.insert(flag);
+    any = true;
+  }
+  if (any) ++messages_;
+}
+
+std::string ServerOwnFlagTally::note(std::string_view tail) const {
+  if (messages_ == 0) return {};
   std::string names;
-  for (const auto& f : flags) names += (names.empty() ? "" : ", ") + f;
-  return std::to_string(messages) + " message(s) carry flags of the source server's own that " +
+  for (const auto& f : flags_) names += (names.empty() ? "" : ", ") + f;
+  return std::to_string(messages_) + " message(s) carry flags of the source server's own that " +
          "no IMAP client can set (" + names + "): " + std::string(tail);
 }
 

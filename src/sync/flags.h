@@ -8,6 +8,7 @@
 // sends one: imap/wire/command_builder.cc), the report names them, and verify leaves them out.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,9 +19,17 @@ namespace mf::sync {
 bool isSettableSystemFlag(std::string_view flag);
 // A backslash flag that is neither one of those five nor \Recent.
 bool isServerOwnFlag(std::string_view flag);
-// "N message(s) carry flags of the source server's own that no IMAP client can set (\A, \B):
-// <tail>", `tail` saying what became of them; empty when `messages` is 0.
-std::string serverOwnFlagsNote(size_t messages, const std::vector<std::string>& flags,
-                               std::string_view tail);
+// Counts the messages that carry such flags, and which flags, for the report's note.
+class ServerOwnFlagTally {
+ public:
+  void add(const std::vector<std::string>& messageFlags);
+  // "N message(s) carry flags of the source server's own that no IMAP client can set (\A, \B):
+  // <tail>", `tail` saying what became of them; empty when no message had one.
+  std::string note(std::string_view tail) const;
+
+ private:
+  size_t messages_ = 0;
+  std::set<std::string> flags_;
+};
 
 }  // namespace mf::sync

@@ -23,9 +23,13 @@ TEST(Flags, ServerOwnFlagsAreOtherBackslashFlags) {
   }
 }
 
-TEST(Flags, NoteNamesTheFlagsOrSaysNothing) {
-  EXPECT_EQ(serverOwnFlagsNote(0, {}, "x"), "");
-  EXPECT_EQ(serverOwnFlagsNote(2, {"\\Indexed", "\\X-EON-HAS-ATTACHMENT"}, "not compared"),
+TEST(Flags, TallyCountsMessagesAndNamesTheFlagsOrSaysNothing) {
+  ServerOwnFlagTally tally;
+  tally.add({"\\Seen", "$Label1"});
+  EXPECT_EQ(tally.note("x"), "");
+  tally.add({"\\X-EON-HAS-ATTACHMENT", "\\Indexed"});
+  tally.add({"\\Indexed"});
+  EXPECT_EQ(tally.note("not compared"),
             "2 message(s) carry flags of the source server's own that no IMAP client can set "
             "(\\Indexed, \\X-EON-HAS-ATTACHMENT): not compared");
 }

@@ -162,22 +162,12 @@ bool FolderCopier::retryable(const MessageRecord& record) const {
 }
 
 void FolderCopier::noteServerOwnFlags(FolderReport& report) const {
-  std::set<std::string> left;
-  size_t messages = 0;
+  ServerOwnFlagTally tally;
   for (const auto& meta : metas_) {
     auto rec = records_.find(meta.uid);
-    if (rec != records_.end() && rec->second.state == MessageState::kCopied) continue;
-    bool any = false;
-    for (const auto& flag : meta.flags) {
-      if (isServerOwnFlag(flag)) {
-        left.insert(flag);
-        any = true;
-      }
-    }
-    if (any) ++messages;
+    if (rec == records_.end() || rec->second.state != MessageState::kCopied) tally.add(meta.flags);
   }
-  std::string note =
-      serverOwnFlagsNote(messages, {left.begin(), left.end()}, "copied without them");
+  std::string note = tally.note("copied without them");
   if (!note.empty()) report.notes.push_back(std::move(note));
 }
 

@@ -81,19 +81,9 @@ void compareFolder(const std::vector<access::MessageMeta>& src,
 
 // The source server's own flags (flags.h) are left out of the comparison: said in a note.
 void noteServerOwnFlags(const std::vector<access::MessageMeta>& src, FolderVerification& out) {
-  std::set<std::string> seen;
-  size_t messages = 0;
-  for (const auto& m : src) {
-    bool any = false;
-    for (const auto& f : m.flags) {
-      if (isServerOwnFlag(f)) {
-        seen.insert(f);
-        any = true;
-      }
-    }
-    if (any) ++messages;
-  }
-  std::string note = serverOwnFlagsNote(messages, {seen.begin(), seen.end()}, "not compared");
+  ServerOwnFlagTally tally;
+  for (const auto& m : src) tally.add(m.flags);
+  std::string note = tally.note("not compared");
   if (!note.empty()) out.notes.push_back(std::move(note));
 }
 
