@@ -138,7 +138,8 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
   FolderPlan plan =
       planFolders(sourceFolders, destinationFolders, destination.separator(), options.plan);
 
-  std::optional<MessageKeys> storedElsewhere;  // read when a folder first needs it
+  std::optional<MessageKeys> storedElsewhere;       // read when a folder first needs it
+  std::optional<MessageKeys> destinationElsewhere;  // the same on a destination like Gmail
   for (const auto& m : plan.folders) {
     FolderVerification fv;
     fv.source = m.source.displayName();
@@ -201,6 +202,24 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
       if (dstListed) {
         MF_RETURN_IF_ERROR(dstListed->status());
         dst = std::move((*dstListed)->metas);
+        if (m.onlyWhatNoOtherFolderHolds && target->specialUse == access::SpecialUse::kAll) {
+          // The destination's folder shows all mail too (Gmail): what its other folders
+          // hold is compared there.
+          if (!destinationElsewhere) {
+            destinationElsewhere.emplace();
+            for (const access::Folder& other : destinationFolders) {
+              if (!other.selectable || other.specialUse == access::SpecialUse::kAll) continue;
+              MF_ASSIGN_OR_RETURN(auto view, destinationReader.openForReadAndList(other, 1, true));
+              for (const auto& x : view.metas) {
+                if (!x.messageId.empty()) destinationElsewhere->insert({x.messageId, x.size});
+              }
+            }
+            MF_RETURN_IF_ERROR(destinationReader.openForRead(*target).status());
+          }
+          std::erase_if(dst, [&](const access::MessageMeta& x) {
+            return !x.messageId.empty() && destinationElsewhere->count({x.messageId, x.size}) > 0;
+          });
+        }
       } else if (!src.empty()) {
         fv.error = "destination folder '" + fv.destination + "' does not exist";
       }

@@ -12,6 +12,9 @@
 //     exists.
 // Each folder's report notes when 1 chose another folder than the plan, or when the recorded
 // folder is gone.
+// A source folder that shows all mail (folder_plan.h rule 5) is compared for what no other
+// source folder holds, as migrate copies it; when its destination folder shows all mail too
+// (Gmail's \All), that side is compared for what no other destination folder holds.
 //
 // Matching: by default messages are paired by (Message-ID, size); with deep, by the SHA-256
 // of the full content (every byte of both sides is fetched). Paired messages must carry the

@@ -424,6 +424,25 @@ class AllMailFolder(PairTestCase):
     def test_a_folder_marked_all_is_copied_for_its_archived_mail(self):
         self.run_case("alice", "All Mail")
 
+    def test_a_destination_that_shows_all_mail_too(self):
+        # Gmail as the destination: its All Mail (\\All) gets the archived mail, and shows
+        # every labelled message as well (imitated here by appending them there too), which
+        # verify must not take for extra messages.
+        with self.dst.imap("carol") as imap:
+            self.assertEqual(imap.create('"All Mail"')[0], "OK")
+        state = os.path.join(self.run_dir, "state-carol.db")
+        inbox, archived = [mail(11, "k")], [mail(12, "l")]
+        self.fill("carol", {"INBOX": inbox, "All Mail": inbox + archived})
+        first = self.migrate_json(self.src, self.dst, state, user="carol")
+        self.assertEqual(first["copied"], 2, first)
+        folder = [f for f in first["folders"] if f["source"] == "All Mail"][0]
+        self.assertEqual(folder["destination"], "All Mail")
+        with self.dst.imap("carol") as imap:
+            self.assertEqual(imap.append('"All Mail"', None, None, inbox[0])[0], "OK")
+        res = self.mailferry("verify", self.src, self.dst, ["--deep", "--state", state],
+                             user="carol")
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+
     def test_gmail_preset_names_all_mail(self):
         # No \\All here: the preset names the folder.
         self.run_case("bob", "[Gmail]/All Mail", ["--from-preset", "gmail"])
