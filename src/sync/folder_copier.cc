@@ -451,12 +451,8 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
     }
   }
   if (storedElsewhere_) {
-    const size_t listed = metas_.size();
-    std::erase_if(metas_, [this](const access::MessageMeta& m) {
-      return !m.messageId.empty() && storedElsewhere_->count({m.messageId, m.size}) > 0;
-    });
-    if (metas_.size() < listed) {
-      report.notes.push_back(std::to_string(listed - metas_.size()) +
+    if (size_t dropped = dropMessagesWithKeys(*storedElsewhere_, metas_)) {
+      report.notes.push_back(std::to_string(dropped) +
                              " message(s) listed here are in other folders too: copied with "
                              "those, not here");
     }

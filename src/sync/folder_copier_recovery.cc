@@ -10,7 +10,6 @@
 #include <string_view>
 #include <thread>
 
-#include "base/ascii.h"
 #include "message/imap_date.h"
 #include "sync/content_hash.h"
 #include "sync/folder_copier.h"
@@ -134,17 +133,17 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
     }
   }
   std::set<uint32_t> goneFromSource;  // pending, unidentified, and no longer on the source
-  std::map<uint32_t, std::vector<std::string>> sourceFlags;  // of the pending ones listed
+  std::map<uint32_t, access::MessageMeta> pendingOnSource;  // as listed, for their flags
   if (firstPending != UINT32_MAX) {
     MF_ASSIGN_OR_RETURN(auto sourceMetas, source_.listMessages(firstPending));
     std::set<uint32_t> present;
     for (auto& meta : sourceMetas) {
       present.insert(meta.uid);
-      sourceFlags[meta.uid] = std::move(meta.flags);
       auto it = records_.find(meta.uid);
       if (it != records_.end() && it->second.state == MessageState::kPending) {
         it->second.messageId = meta.messageId;
       }
+      pendingOnSource[meta.uid] = std::move(meta);
     }
     // Such a record cannot be identified: it must not claim a copy that belongs to another.
     for (const auto& [uid, rec] : records_) {
@@ -254,15 +253,12 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   for (const auto& d : landed) copyMeta[d.uid] = &d;
   std::map<std::vector<std::string>, std::vector<uint32_t>> owed;  // missing flags -> copies
   for (const auto& [sourceUid, destinationUid] : copyOf) {
-    auto flags = sourceFlags.find(sourceUid);
+    auto original = pendingOnSource.find(sourceUid);
     auto copy = copyMeta.find(destinationUid);
-    if (flags == sourceFlags.end() || copy == copyMeta.end()) continue;
+    if (original == pendingOnSource.end() || copy == copyMeta.end()) continue;
     std::vector<std::string> missing;
     for (const char* f : {"\\Seen", "\\Answered", "\\Flagged", "\\Draft"}) {
-      const bool sourceHas =
-          std::any_of(flags->second.begin(), flags->second.end(),
-                      [f](const std::string& x) { return equalsIgnoreCase(x, f); });
-      if (sourceHas && !copy->second->hasFlag(f)) missing.push_back(f);
+      if (original->second.hasFlag(f) && !copy->second->hasFlag(f)) missing.push_back(f);
     }
     if (!missing.empty()) owed[missing].push_back(destinationUid);
   }

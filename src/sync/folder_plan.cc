@@ -51,6 +51,20 @@ std::string joinPath(const std::vector<std::string>& path) {
   return out;
 }
 
+void addMessageKeys(const std::vector<access::MessageMeta>& listed, bool skipDeleted,
+                    MessageKeys& keys) {
+  for (const auto& m : listed) {
+    if (m.messageId.empty() || (skipDeleted && m.hasFlag("\\Deleted"))) continue;
+    keys.insert({m.messageId, m.size});
+  }
+}
+
+size_t dropMessagesWithKeys(const MessageKeys& keys, std::vector<access::MessageMeta>& listed) {
+  return std::erase_if(listed, [&keys](const access::MessageMeta& m) {
+    return !m.messageId.empty() && keys.count({m.messageId, m.size}) > 0;
+  });
+}
+
 const access::Folder* earlierRunDestination(const FolderMapping& mapping,
                                             const std::string& recordedDestination,
                                             const std::vector<access::Folder>& destination) {

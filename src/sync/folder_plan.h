@@ -76,6 +76,12 @@ struct FolderPlan {
 
 // (Message-ID, size) of messages: how rule 5 tells that another folder holds a message.
 using MessageKeys = std::set<std::pair<std::string, uint64_t>>;
+// Adds the keys of `listed` (messages without a Message-ID have none; with skipDeleted, those
+// flagged \Deleted are left out: they are not copied from there, so not held there).
+void addMessageKeys(const std::vector<access::MessageMeta>& listed, bool skipDeleted,
+                    MessageKeys& keys);
+// Removes from `listed` the messages whose key is in `keys`; returns how many.
+size_t dropMessagesWithKeys(const MessageKeys& keys, std::vector<access::MessageMeta>& listed);
 
 access::SpecialUse wellKnownSpecialUse(const std::string& name);
 

@@ -283,12 +283,9 @@ Status Migrator::readStoredElsewhere(access::MailSource& source, const FolderPla
                           "): what it holds is copied to the archive too");
       continue;
     }
-    for (const auto& m : listed->metas) {
-      // A message flagged \Deleted is not copied from there (nor held there: Gmail keeps it
-      // in All Mail once the label is expunged).
-      if (!options_.includeDeleted && m.hasFlag("\\Deleted")) continue;
-      if (!m.messageId.empty()) storedElsewhere_.insert({m.messageId, m.size});
-    }
+    // \Deleted ones are not held there (Gmail keeps them in All Mail once the label is
+    // expunged).
+    addMessageKeys(listed->metas, !options_.includeDeleted, storedElsewhere_);
   }
   return Status::ok();
 }

@@ -87,6 +87,20 @@ void noteServerOwnFlags(const std::vector<access::MessageMeta>& src, FolderVerif
   if (!note.empty()) out.notes.push_back(std::move(note));
 }
 
+// The keys of every message of `folders` (folder_plan.h rule 5), read on `reader`, which is
+// then left with `reopen` open for reading again.
+Result<MessageKeys> readMessageKeys(access::MailSource& reader,
+                                    const std::vector<access::Folder>& folders, bool skipDeleted,
+                                    const access::Folder& reopen) {
+  MessageKeys keys;
+  for (const access::Folder& folder : folders) {
+    MF_ASSIGN_OR_RETURN(auto view, reader.openForReadAndList(folder, 1, /*withMessageId=*/true));
+    addMessageKeys(view.metas, skipDeleted, keys);
+  }
+  MF_RETURN_IF_ERROR(reader.openForRead(reopen).status());
+  return keys;
+}
+
 // Rule 1 of the header: the folder migrate's records name for this mapping, if it is another
 // than the planned one and still exists; what was decided goes into `notes`.
 const access::Folder* recordedDestination(const FolderMapping& m,
@@ -177,22 +191,11 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
         // folder_plan.h rule 5: what other folders hold is compared there, as migrate
         // copied it there.
         if (!storedElsewhere) {
-          storedElsewhere.emplace();
-          for (const access::Folder& other : plan.storedElsewhere) {
-            MF_ASSIGN_OR_RETURN(auto view, source.openForReadAndList(other, 1, true));
-            for (const auto& x : view.metas) {
-              if (!options.includeDeleted && x.hasFlag("\\Deleted")) continue;  // as migrate
-              if (!x.messageId.empty()) storedElsewhere->insert({x.messageId, x.size});
-            }
-          }
-          MF_RETURN_IF_ERROR(source.openForRead(m.source).status());
+          MF_ASSIGN_OR_RETURN(storedElsewhere, readMessageKeys(source, plan.storedElsewhere,
+                                                               !options.includeDeleted, m.source));
         }
-        const size_t listed = src.size();
-        std::erase_if(src, [&](const access::MessageMeta& x) {
-          return !x.messageId.empty() && storedElsewhere->count({x.messageId, x.size}) > 0;
-        });
-        if (src.size() < listed) {
-          fv.notes.push_back(std::to_string(listed - src.size()) +
+        if (size_t dropped = dropMessagesWithKeys(*storedElsewhere, src)) {
+          fv.notes.push_back(std::to_string(dropped) +
                              " message(s) here are in other folders too: compared there");
         }
       }
@@ -206,19 +209,16 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
           // The destination's folder shows all mail too (Gmail): what its other folders
           // hold is compared there.
           if (!destinationElsewhere) {
-            destinationElsewhere.emplace();
+            std::vector<access::Folder> others;
             for (const access::Folder& other : destinationFolders) {
-              if (!other.selectable || other.specialUse == access::SpecialUse::kAll) continue;
-              MF_ASSIGN_OR_RETURN(auto view, destinationReader.openForReadAndList(other, 1, true));
-              for (const auto& x : view.metas) {
-                if (!x.messageId.empty()) destinationElsewhere->insert({x.messageId, x.size});
+              if (other.selectable && other.specialUse != access::SpecialUse::kAll) {
+                others.push_back(other);
               }
             }
-            MF_RETURN_IF_ERROR(destinationReader.openForRead(*target).status());
+            MF_ASSIGN_OR_RETURN(destinationElsewhere,
+                                readMessageKeys(destinationReader, others, false, *target));
           }
-          std::erase_if(dst, [&](const access::MessageMeta& x) {
-            return !x.messageId.empty() && destinationElsewhere->count({x.messageId, x.size}) > 0;
-          });
+          dropMessagesWithKeys(*destinationElsewhere, dst);
         }
       } else if (!src.empty()) {
         fv.error = "destination folder '" + fv.destination + "' does not exist";
