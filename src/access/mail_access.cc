@@ -1,5 +1,7 @@
 #include "access/mail_access.h"
 
+#include <algorithm>
+
 #include "base/ascii.h"
 
 namespace mf::access {
@@ -51,6 +53,37 @@ Result<MailSource::ReadView> MailSource::openForReadAndList(const Folder& folder
         view.metas, withMessageId ? listMessages(minUid) : listMessagesWithoutMessageId(minUid));
   }
   return view;
+}
+
+Result<std::vector<MessageMeta>> MailSource::listMessagesBetween(uint32_t minUid, uint32_t maxUid,
+                                                                 bool withMessageId) {
+  MF_ASSIGN_OR_RETURN(auto metas,
+                      withMessageId ? listMessages(minUid) : listMessagesWithoutMessageId(minUid));
+  std::erase_if(metas, [maxUid](const MessageMeta& m) { return m.uid > maxUid; });
+  return metas;
+}
+
+Result<MailSource::ListingWindows> MailSource::planListingWindows(uint32_t minUid, size_t window) {
+  MF_ASSIGN_OR_RETURN(auto metas, listMessagesWithoutMessageId(minUid));
+  std::vector<uint32_t> uids;
+  uint64_t bytes = 0;
+  for (const auto& m : metas) {
+    uids.push_back(m.uid);
+    bytes += m.size;
+  }
+  return listingWindowsOf(std::move(uids), bytes, window);
+}
+
+MailSource::ListingWindows listingWindowsOf(std::vector<uint32_t> uids, uint64_t bytes,
+                                            size_t window) {
+  std::sort(uids.begin(), uids.end());
+  uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+  MailSource::ListingWindows out;
+  out.messages = uids.size();
+  out.bytes = bytes;
+  if (window == 0) window = 1;
+  for (size_t i = 0; i < uids.size(); i += window) out.firstUids.push_back(uids[i]);
+  return out;
 }
 
 Result<DestinationFolderInfo> MailDestination::subscribeAndOpenForAppend(const Folder& folder,

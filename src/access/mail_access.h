@@ -99,12 +99,33 @@ class MailSource {
   virtual Result<std::vector<MessageMeta>> listMessagesWithoutMessageId(uint32_t minUid) {
     return listMessages(minUid);
   }
+  // Metadata of the open folder's messages with minUid <= UID <= maxUid, ascending by UID:
+  // one window of a folder too big to hold listed at once (MigrateOptions::listingWindow).
+  // The default lists from minUid and drops the rest; IMAP asks for the range only.
+  virtual Result<std::vector<MessageMeta>> listMessagesBetween(uint32_t minUid, uint32_t maxUid,
+                                                               bool withMessageId);
+  // Where to cut the open folder's messages with UID >= minUid into windows of at most
+  // `window` messages each, read from the UIDs alone (IMAP: "UID FETCH n:* (UID RFC822.SIZE)",
+  // answered from the server's index; 4 bytes per message held while it is read).
+  struct ListingWindows {
+    // Window k holds the UIDs [firstUids[k], firstUids[k + 1] - 1]; the last one runs to the
+    // end of the folder (messages that arrive meanwhile included).
+    std::vector<uint32_t> firstUids;
+    uint64_t messages = 0;  // what the windows hold when planned
+    uint64_t bytes = 0;     // their RFC822.SIZE, summed: an estimate for progress
+  };
+  virtual Result<ListingWindows> planListingWindows(uint32_t minUid, size_t window);
   // Streams the bodies of `uids` (of the open folder) without marking them read. A UID that
   // no longer exists is simply not delivered; the caller notices its absence.
   virtual Status fetchBodies(const std::vector<uint32_t>& uids, BodyConsumer& consumer) = 0;
   // "imaps://alice@host:993 (Dovecot)" for messages.
   virtual std::string describe() const = 0;
 };
+
+// The windows of `uids` (any order, repeats allowed: a server's own FETCH responses may repeat
+// one), at most `window` messages each, for planListingWindows.
+MailSource::ListingWindows listingWindowsOf(std::vector<uint32_t> uids, uint64_t bytes,
+                                            size_t window);
 
 struct DestinationFolderInfo {
   FolderStatus status;

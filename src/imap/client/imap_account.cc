@@ -525,18 +525,53 @@ Result<std::vector<access::MessageMeta>> ImapAccount::listMessagesWithoutMessage
   return fetchMetas(minUid, /*withMessageId=*/false);
 }
 
+Result<std::vector<access::MessageMeta>> ImapAccount::listMessagesBetween(uint32_t minUid,
+                                                                          uint32_t maxUid,
+                                                                          bool withMessageId) {
+  if (maxUid == 0 || maxUid < minUid) return std::vector<access::MessageMeta>{};
+  // The sequence number map then covers this window, whose bodies are fetched next, instead
+  // of growing with every window to the whole folder.
+  seqToUid_.clear();
+  return fetchMetas(minUid, withMessageId, maxUid);
+}
+
+Result<access::MailSource::ListingWindows> ImapAccount::planListingWindows(uint32_t minUid,
+                                                                           size_t window) {
+  if (minUid == 0) minUid = 1;
+  MF_RETURN_IF_ERROR(keepSessionUsable(1));
+  CommandBuilder cmd(conn_->nextTag(), "UID FETCH");
+  cmd.raw(std::to_string(minUid) + ":*").raw("(UID RFC822.SIZE)");
+  std::vector<uint32_t> uids;
+  uint64_t bytes = 0;
+  conn_->setStreamPredicate({});
+  MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) {
+                        if (r.name != "FETCH" || r.values.empty()) return;
+                        auto uid = uidOf(r);
+                        if (!uid || *uid < minUid) return;  // "n:*" past the end: the last one
+                        uids.push_back(*uid);
+                        if (const Value* size = fetchItem(r.values[0], "RFC822.SIZE")) {
+                          bytes += size->number;
+                        }
+                      }));
+  if (!done.isOk()) return Connection::statusFromTagged(done, "UID FETCH (plan the listing)");
+  return access::listingWindowsOf(std::move(uids), bytes, window);
+}
+
 // What "UID FETCH n:* (UID FLAGS INTERNALDATE RFC822.SIZE ...)" answers, by UID, merged: a
 // server may also send FETCH responses of its own (a flag change by another session, RFC 3501
 // 7.4.2), with or without the UID, before or after ours.
 struct ImapAccount::ListedMessages {
   uint32_t minUid = 1;
+  uint32_t maxUid = UINT32_MAX;
   std::map<uint32_t, access::MessageMeta> metas;
 
   void absorb(const Response& r, std::map<uint32_t, uint32_t>& seqToUid) {
     if (r.name != "FETCH" || r.values.empty() || r.values[0].kind != Value::Kind::kList) return;
     const Value& list = r.values[0];
     auto uid = uidOf(r);
-    if (!uid || *uid < minUid) return;  // "n:*" also returns the last message when n > max
+    // "n:*" also returns the last message when n > max; a server's own FETCH responses (flag
+    // changes) may name messages outside the range asked for.
+    if (!uid || *uid < minUid || *uid > maxUid) return;
     if (r.number && *r.number <= UINT32_MAX) seqToUid[static_cast<uint32_t>(*r.number)] = *uid;
     access::MessageMeta& meta = metas[*uid];
     meta.uid = *uid;
@@ -564,9 +599,9 @@ struct ImapAccount::ListedMessages {
   }
 };
 
-CommandBuilder ImapAccount::listCommand(uint32_t minUid, bool withMessageId) {
+CommandBuilder ImapAccount::listCommand(uint32_t minUid, bool withMessageId, uint32_t maxUid) {
   CommandBuilder cmd(conn_->nextTag(), "UID FETCH");
-  cmd.raw(std::to_string(minUid) + ":*");
+  cmd.raw(std::to_string(minUid) + ":" + (maxUid ? std::to_string(maxUid) : "*"));
   // Without the header field the server answers from its index; with it, most servers open
   // (or at least look up the cached header of) every message.
   cmd.raw(withMessageId
@@ -576,12 +611,14 @@ CommandBuilder ImapAccount::listCommand(uint32_t minUid, bool withMessageId) {
 }
 
 Result<std::vector<access::MessageMeta>> ImapAccount::fetchMetas(uint32_t minUid,
-                                                                 bool withMessageId) {
+                                                                 bool withMessageId,
+                                                                 uint32_t maxUid) {
   if (minUid == 0) minUid = 1;
   MF_RETURN_IF_ERROR(keepSessionUsable(1));
-  CommandBuilder cmd = listCommand(minUid, withMessageId);
+  CommandBuilder cmd = listCommand(minUid, withMessageId, maxUid);
   ListedMessages listed;
   listed.minUid = minUid;
+  if (maxUid) listed.maxUid = maxUid;
   conn_->setStreamPredicate({});
   MF_ASSIGN_OR_RETURN(Response done, run(cmd, [&](Response& r) { listed.absorb(r, seqToUid_); }));
   if (!done.isOk()) return Connection::statusFromTagged(done, "UID FETCH (list messages)");

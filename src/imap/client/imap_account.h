@@ -69,6 +69,9 @@ class ImapAccount : public access::MailAccount {
                                       bool withMessageId) override;
   Result<std::vector<access::MessageMeta>> listMessages(uint32_t minUid) override;
   Result<std::vector<access::MessageMeta>> listMessagesWithoutMessageId(uint32_t minUid) override;
+  Result<std::vector<access::MessageMeta>> listMessagesBetween(uint32_t minUid, uint32_t maxUid,
+                                                               bool withMessageId) override;
+  Result<ListingWindows> planListingWindows(uint32_t minUid, size_t window) override;
   Status fetchBodies(const std::vector<uint32_t>& uids, access::BodyConsumer& consumer) override;
   std::string describe() const override;
 
@@ -142,8 +145,10 @@ class ImapAccount : public access::MailAccount {
                                           access::DestinationFolderInfo* info);
   // The listing of the open folder from minUid: its command and its answers (ListedMessages).
   struct ListedMessages;
-  CommandBuilder listCommand(uint32_t minUid, bool withMessageId);
-  Result<std::vector<access::MessageMeta>> fetchMetas(uint32_t minUid, bool withMessageId);
+  // "UID FETCH minUid:maxUid (...)"; maxUid 0 is "*".
+  CommandBuilder listCommand(uint32_t minUid, bool withMessageId, uint32_t maxUid = 0);
+  Result<std::vector<access::MessageMeta>> fetchMetas(uint32_t minUid, bool withMessageId,
+                                                      uint32_t maxUid = 0);
 
   std::unique_ptr<Connection> conn_;
   std::string prefix_;  // personal namespace prefix, e.g. "INBOX." or ""

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "imap/client/imap_account.h"
 
@@ -202,6 +203,59 @@ TEST_F(ImapAccountDovecotTest, OpenAndListTogetherMatchesOneAfterTheOther) {
   auto again = account->openForReadAndList(*full, 1, false);
   ASSERT_TRUE(again.isOk()) << again.status().message();
   EXPECT_EQ(again->metas.size(), 5u);
+}
+
+// A folder too big to list at once is cut into windows from its UIDs alone, and each window
+// is listed by its UID range: together they list exactly what one listing from the same UID
+// gives, in order, nothing twice.
+TEST_F(ImapAccountDovecotTest, ListingWindowsCoverTheFolderOnce) {
+  auto account = open();
+  auto writer = open();
+  ASSERT_TRUE(account && writer);
+  auto folder = writer->createFolder({"Windows"});
+  ASSERT_TRUE(folder.isOk());
+  ASSERT_TRUE(writer->openForAppend(*folder).isOk());
+  std::vector<uint32_t> uids;
+  for (int m = 0; m < 7; ++m) {
+    uids.push_back(appendOne(*writer, "w" + std::to_string(m) + "@windows"));
+    ASSERT_NE(uids.back(), 0u);
+  }
+  ASSERT_TRUE(account->openForRead(*folder).isOk());
+  auto whole = account->listMessages(uids[1]);
+  ASSERT_TRUE(whole.isOk()) << whole.status().message();
+  ASSERT_EQ(whole->size(), 6u);
+
+  auto windows = account->planListingWindows(uids[1], 4);
+  ASSERT_TRUE(windows.isOk()) << windows.status().message();
+  EXPECT_EQ(windows->messages, 6u);
+  uint64_t bytes = 0;
+  for (const auto& m : *whole) bytes += m.size;
+  EXPECT_EQ(windows->bytes, bytes);
+  ASSERT_EQ(windows->firstUids, (std::vector<uint32_t>{uids[1], uids[5]}));
+
+  std::vector<access::MessageMeta> joined;
+  for (size_t k = 0; k < windows->firstUids.size(); ++k) {
+    uint32_t last = k + 1 < windows->firstUids.size() ? windows->firstUids[k + 1] - 1 : UINT32_MAX;
+    auto part = account->listMessagesBetween(windows->firstUids[k], last, /*withMessageId=*/true);
+    ASSERT_TRUE(part.isOk()) << part.status().message();
+    EXPECT_EQ(part->size(), k == 0 ? 4u : 2u);
+    joined.insert(joined.end(), part->begin(), part->end());
+  }
+  ASSERT_EQ(joined.size(), whole->size());
+  for (size_t i = 0; i < joined.size(); ++i) {
+    EXPECT_EQ(joined[i].uid, (*whole)[i].uid);
+    EXPECT_EQ(joined[i].size, (*whole)[i].size);
+    EXPECT_EQ(joined[i].internalDate, (*whole)[i].internalDate);
+    EXPECT_EQ(joined[i].messageId, "<w" + std::to_string(i + 1) + "@windows>");
+  }
+  // A range past the last message lists nothing (not the last message, as "n:*" would).
+  auto past = account->listMessagesBetween(uids.back() + 1, uids.back() + 10, false);
+  ASSERT_TRUE(past.isOk()) << past.status().message();
+  EXPECT_TRUE(past->empty());
+  auto beyond = account->planListingWindows(uids.back() + 1, 4);
+  ASSERT_TRUE(beyond.isOk()) << beyond.status().message();
+  EXPECT_TRUE(beyond->firstUids.empty());
+  EXPECT_EQ(beyond->messages, 0u);
 }
 
 // SUBSCRIBE and SELECT pipelined: both done, the SELECT's answers are the folder's; a

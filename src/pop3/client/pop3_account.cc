@@ -458,10 +458,29 @@ Status Pop3Account::readHeaders(const std::vector<MessageInfo*>& todo) {
 }
 
 Result<std::vector<access::MessageMeta>> Pop3Account::listMessages(uint32_t minUid) {
+  return listMessagesBetween(minUid, UINT32_MAX, /*withMessageId=*/true);
+}
+
+Result<access::MailSource::ListingWindows> Pop3Account::planListingWindows(uint32_t minUid,
+                                                                           size_t window) {
+  MF_RETURN_IF_ERROR(ensureListing());
+  std::vector<uint32_t> uids;
+  uint64_t bytes = 0;
+  for (const auto& m : messages_) {
+    if (m.uid < minUid) continue;
+    uids.push_back(m.uid);
+    bytes += m.listSize;
+  }
+  return access::listingWindowsOf(std::move(uids), bytes, window);
+}
+
+Result<std::vector<access::MessageMeta>> Pop3Account::listMessagesBetween(uint32_t minUid,
+                                                                          uint32_t maxUid, bool) {
+  // The Message-ID comes with the header every listing reads anyway (the date is in it).
   MF_RETURN_IF_ERROR(ensureListing());
   std::vector<MessageInfo*> selected;
   for (auto& m : messages_) {
-    if (m.uid >= minUid) selected.push_back(&m);
+    if (m.uid >= minUid && m.uid <= maxUid) selected.push_back(&m);
   }
   std::sort(selected.begin(), selected.end(),
             [](const MessageInfo* a, const MessageInfo* b) { return a->uid < b->uid; });

@@ -90,6 +90,10 @@ class Pop3Account : public access::MailSource {
   Result<access::FolderStatus> folderStatus(const access::Folder& folder) override;
   Result<access::FolderStatus> openForRead(const access::Folder& folder) override;
   Result<std::vector<access::MessageMeta>> listMessages(uint32_t minUid) override;
+  // A window reads the headers (TOP) of its own messages only; the plan reads none.
+  Result<std::vector<access::MessageMeta>> listMessagesBetween(uint32_t minUid, uint32_t maxUid,
+                                                               bool withMessageId) override;
+  Result<ListingWindows> planListingWindows(uint32_t minUid, size_t window) override;
   Status fetchBodies(const std::vector<uint32_t>& uids, access::BodyConsumer& consumer) override;
   std::string describe() const override;
 
