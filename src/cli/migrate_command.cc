@@ -42,6 +42,7 @@ struct MigrateArgs {
   size_t parallel = 4;
   bool inOrder = false;
   size_t batchMessages = 500;
+  size_t listingWindow = 20000;
   double batchMegabytes = 64;
 };
 
@@ -172,6 +173,10 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--batch-mb", args->batchMegabytes, "megabytes per recorded batch (default 64)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--listing-window", args->listingWindow,
+                  "a folder with more messages than this is listed and copied this many at a "
+                  "time, so memory stays bounded (default 20000)")
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
   cmd->add_option("--progress", args->progress, "auto|bar|plain|none")
       ->check(CLI::IsMember({"auto", "bar", "plain", "none"}));
 
@@ -266,6 +271,7 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     options.includeDeleted = args->includeDeleted;
     options.dryRun = args->dryRun;
     options.batchMessages = args->batchMessages;
+    options.listingWindow = args->listingWindow;
     options.retries = args->retries;
     options.parallelFolders = args->parallel;
     // A POP3 maildrop takes one session at a time (RFC 1939 locks it).

@@ -161,14 +161,54 @@ bool FolderCopier::retryable(const MessageRecord& record) const {
   return record.errorClass == errorClassName(ErrorClass::kRetry);
 }
 
-void FolderCopier::noteServerOwnFlags(FolderReport& report) const {
-  ServerOwnFlagTally tally;
+void FolderCopier::tallyServerOwnFlags() {
   for (const auto& meta : metas_) {
     auto rec = records_.find(meta.uid);
-    if (rec == records_.end() || rec->second.state != MessageState::kCopied) tally.add(meta.flags);
+    if (rec == records_.end() || rec->second.state != MessageState::kCopied) {
+      ownFlags_.add(meta.flags);
+    }
   }
-  std::string note = tally.note("copied without them");
-  if (!note.empty()) report.notes.push_back(std::move(note));
+}
+
+void FolderCopier::dropWhatIsStoredElsewhere() {
+  if (storedElsewhere_)
+    droppedAsStoredElsewhere_ += dropMessagesWithKeys(*storedElsewhere_, metas_);
+}
+
+Status FolderCopier::listNextWindow() {
+  const uint32_t first = windowStarts_[nextWindow_++];
+  const uint32_t last =
+      nextWindow_ < windowStarts_.size() ? windowStarts_[nextWindow_] - 1 : UINT32_MAX;
+  metas_.clear();
+  MF_ASSIGN_OR_RETURN(metas_,
+                      source_.listMessagesBetween(first, last, storedElsewhere_ != nullptr));
+  dropWhatIsStoredElsewhere();
+  tallyServerOwnFlags();
+  return Status::ok();
+}
+
+Status FolderCopier::saveWatermark(uint32_t upTo) {
+  // Everything below it is handled, except messages whose failure is worth retrying, which
+  // the next run must list again.
+  uint32_t watermark = upTo;
+  for (const auto& [uid, rec] : records_) {
+    if (rec.state == MessageState::kFailed && retryable(rec) && uid < watermark) {
+      watermark = uid;
+      break;
+    }
+  }
+  store::FolderPairState state;
+  state.mailboxKey = options_.mailboxKey;
+  state.sourceFolder = sourceName_;
+  state.destinationFolder = destinationName_;
+  state.sourceUidValidity = sourceStatus_.uidValidity;
+  state.sourceUidNext = watermark;
+  state.sourceHighestModSeq = sourceStatus_.highestModSeq;
+  // A replaced destination folder left to a later run keeps the old value, so that run still
+  // sees the change and re-matches.
+  state.destinationUidValidity = destinationRematchOwed_ ? saved_->destinationUidValidity
+                                                         : destinationInfo_.status.uidValidity;
+  return store_.saveFolder(state);
 }
 
 std::vector<std::string> FolderCopier::acceptedFlags(const access::MessageMeta& meta) const {
@@ -211,10 +251,17 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
   report.destination = joinPath(mapping.destinationPath);
   report.notes = mapping.notes;
   sourceName_ = report.source;
+  destinationName_ = report.destination;
   sourceFolder_ = mapping.source;
   destinationFolder_ = destinationFolder;
   records_.clear();
   metas_.clear();
+  windowStarts_.clear();
+  nextWindow_ = 0;
+  windowedEstimate_.reset();
+  ownFlags_ = ServerOwnFlagTally();
+  droppedAsStoredElsewhere_ = 0;
+  helpers_.clear();
   keywordRetry_.clear();
   singleRetry_.clear();
   recovered_.clear();
@@ -232,75 +279,39 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
   if (!prepared) fail(prepared);
 
   if (prepared && !report.upToDate) {
-    // Decide what to copy.
-    std::vector<const access::MessageMeta*> toCopy;
-    uint64_t bytes = 0;
-    for (const auto& meta : metas_) {
-      auto rec = records_.find(meta.uid);
-      // --retry-errors touches only messages that failed before.
-      if (options_.retryErrors &&
-          (rec == records_.end() || rec->second.state != MessageState::kFailed ||
-           rec->second.errorCode == "vanished")) {
-        if (rec != records_.end() && rec->second.state == MessageState::kCopied) {
-          ++report.seen;
-          ++report.alreadyCopied;
-        }
-        continue;
-      }
-      ++report.seen;
-      if (rec != records_.end() && !options_.retryErrors) {
-        if (rec->second.state == MessageState::kCopied) {
-          if (resuming && recovered_.count(meta.uid)) {
-            // Landed just before this run's connection dropped: copied by this run.
-            ++report.copied;
-            report.bytes += meta.size;
-          } else {
-            ++report.alreadyCopied;
-          }
-          continue;
-        }
-        if (rec->second.state == MessageState::kFailed && !retryable(rec->second)) {
-          if (rec->second.errorCode == "vanished") {
-            ++report.skippedVanished;
-          } else {
-            ++report.failed;
-            report.failures.push_back(
-                {meta.uid, rec->second.errorCode, rec->second.errorClass, rec->second.errorText});
-          }
-          continue;
-        }
-      }
-      if (!options_.includeDeleted && meta.hasFlag("\\Deleted")) {
-        ++report.skippedDeleted;
-        continue;
-      }
-      uint64_t limit = destinationInfo_.appendLimit;
-      if (options_.maxMessageBytes && (!limit || options_.maxMessageBytes < limit)) {
-        limit = options_.maxMessageBytes;
-      }
-      if (limit && meta.size > limit && !options_.dryRun) {
-        // Checked before sending: no point streaming megabytes the server will refuse.
-        Status tooBig(Errc::kTooBig, "message of " + std::to_string(meta.size) +
-                                         " bytes is larger than the destination's limit of " +
-                                         std::to_string(limit) + " bytes");
-        records_[meta.uid] = failedRecord(meta, tooBig);
-        Status saved = store_.saveMessages(options_.mailboxKey, sourceName_, {records_[meta.uid]});
-        if (!saved) {
-          fail(saved);
+    bool announced = false;
+    for (;;) {
+      uint64_t bytes = 0;
+      Status chosen;
+      std::vector<const access::MessageMeta*> toCopy =
+          chooseToCopy(resuming, report, bytes, chosen);
+      if (!chosen) fail(chosen);
+      report.plannedMessages += toCopy.size();
+      report.plannedBytes += bytes;
+      const bool lastWindow = nextWindow_ >= windowStarts_.size();
+      if (options_.dryRun) {
+        if (lastWindow) break;
+        if (Status listed = listNextWindow(); !listed) {
+          fail(listed);
           break;
         }
-        report.failures.push_back(failureOf(meta.uid, tooBig));
-        ++report.failed;
         continue;
       }
-      toCopy.push_back(&meta);
-      bytes += meta.size;
-    }
-    report.plannedMessages = toCopy.size();
-    report.plannedBytes = bytes;
-    if (!options_.dryRun) {
-      progress_.onFolderStart(report.source, report.destination, toCopy.size(), bytes);
+      if (!announced) {
+        // A folder copied a window at a time announces the estimate of its plan.
+        announced = true;
+        if (windowedEstimate_) {
+          progress_.onFolderStart(report.source, report.destination, windowedEstimate_->first,
+                                  windowedEstimate_->second);
+        } else {
+          progress_.onFolderStart(report.source, report.destination, toCopy.size(), bytes);
+        }
+      }
+      // These messages are attempted again now: what earlier runs recorded of them is
+      // replaced by this run's outcome (a failure is recorded again, a copy is not kept).
+      for (const auto* meta : toCopy) records_.erase(meta->uid);
       Status batchStatus = copyFolder(toCopy, bytes, report, shareTicket);
+      if (batchStatus && !chosen) batchStatus = chosen;
       if (!batchStatus) {
         fail(batchStatus);
         // Messages never attempted are neither copied nor failed: count them as failed for
@@ -308,39 +319,118 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
         uint64_t handled = report.copied + report.alreadyCopied + report.skippedDeleted +
                            report.skippedVanished + report.failed;
         if (report.seen > handled) report.failed += report.seen - handled;
-      } else {
-        // Advance the watermark: everything below UIDNEXT is handled, except messages
-        // whose failure is worth retrying, which the next run must list again.
-        uint32_t watermark = sourceStatus_.uidNext;
-        if (!watermark && !metas_.empty()) watermark = metas_.back().uid + 1;
-        if (options_.retryErrors && saved_) watermark = saved_->sourceUidNext;
-        for (const auto& [uid, rec] : records_) {
-          if (rec.state == MessageState::kFailed && retryable(rec) && uid < watermark) {
-            watermark = uid;
-            break;
-          }
-        }
-        store::FolderPairState state;
-        state.mailboxKey = options_.mailboxKey;
-        state.sourceFolder = sourceName_;
-        state.destinationFolder = report.destination;
-        state.sourceUidValidity = sourceStatus_.uidValidity;
-        state.sourceUidNext = watermark;
-        state.sourceHighestModSeq = sourceStatus_.highestModSeq;
-        // A replaced destination folder left to a later run keeps the old value, so that
-        // run still sees the change and re-matches.
-        state.destinationUidValidity = destinationRematchOwed_
-                                           ? saved_->destinationUidValidity
-                                           : destinationInfo_.status.uidValidity;
-        Status saved = store_.saveFolder(state);
-        if (!saved) fail(saved);
+        break;
       }
+      if (!lastWindow) {
+        // A window done: a run stopped later resumes from here, not from the folder's start.
+        // (--retry-errors never moves the watermark.)
+        Status saved =
+            options_.retryErrors ? Status::ok() : saveWatermark(windowStarts_[nextWindow_]);
+        if (saved) saved = listNextWindow();
+        if (!saved) {
+          fail(saved);
+          break;
+        }
+        continue;
+      }
+      uint32_t watermark = sourceStatus_.uidNext;
+      if (!watermark && !metas_.empty()) watermark = metas_.back().uid + 1;
+      if (options_.retryErrors && saved_) watermark = saved_->sourceUidNext;
+      if (Status saved = saveWatermark(watermark); !saved) fail(saved);
+      break;
     }
+    if (droppedAsStoredElsewhere_) {
+      report.notes.push_back(std::to_string(droppedAsStoredElsewhere_) +
+                             " message(s) listed here are in other folders too: copied with "
+                             "those, not here");
+    }
+    if (!helpers_.empty()) {
+      report.notes.push_back("copied over " + std::to_string(helpers_.size() + 1) +
+                             " connections at once (split by UID range)");
+    }
+    std::string ownFlagsNote = ownFlags_.note("copied without them");
+    if (!ownFlagsNote.empty()) report.notes.push_back(std::move(ownFlagsNote));
   }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!options_.dryRun) progress_.onFolderDone(report);
   return report;
+}
+
+std::vector<const access::MessageMeta*> FolderCopier::chooseToCopy(bool resuming,
+                                                                   FolderReport& report,
+                                                                   uint64_t& bytes, Status& error) {
+  std::vector<const access::MessageMeta*> toCopy;
+  for (const auto& meta : metas_) {
+    auto rec = records_.find(meta.uid);
+    // --retry-errors touches only messages that failed before.
+    if (options_.retryErrors &&
+        (rec == records_.end() || rec->second.state != MessageState::kFailed ||
+         rec->second.errorCode == "vanished")) {
+      if (rec != records_.end() && rec->second.state == MessageState::kCopied) {
+        ++report.seen;
+        ++report.alreadyCopied;
+      }
+      continue;
+    }
+    ++report.seen;
+    if (rec != records_.end() && !options_.retryErrors) {
+      if (rec->second.state == MessageState::kCopied) {
+        if (resuming && recovered_.count(meta.uid)) {
+          // Landed just before this run's connection dropped: copied by this run.
+          ++report.copied;
+          report.bytes += meta.size;
+        } else {
+          ++report.alreadyCopied;
+        }
+        continue;
+      }
+      if (rec->second.state == MessageState::kFailed && !retryable(rec->second)) {
+        if (rec->second.errorCode == "vanished") {
+          ++report.skippedVanished;
+        } else {
+          ++report.failed;
+          report.failures.push_back(
+              {meta.uid, rec->second.errorCode, rec->second.errorClass, rec->second.errorText});
+        }
+        continue;
+      }
+    }
+    if (!options_.includeDeleted && meta.hasFlag("\\Deleted")) {
+      ++report.skippedDeleted;
+      continue;
+    }
+    uint64_t limit = destinationInfo_.appendLimit;
+    if (options_.maxMessageBytes && (!limit || options_.maxMessageBytes < limit)) {
+      limit = options_.maxMessageBytes;
+    }
+    if (limit && meta.size > limit && !options_.dryRun) {
+      // Checked before sending: no point streaming megabytes the server will refuse.
+      Status tooBig(Errc::kTooBig, "message of " + std::to_string(meta.size) +
+                                       " bytes is larger than the destination's limit of " +
+                                       std::to_string(limit) + " bytes");
+      records_[meta.uid] = failedRecord(meta, tooBig);
+      Status saved = store_.saveMessages(options_.mailboxKey, sourceName_, {records_[meta.uid]});
+      if (!saved) {
+        error = saved;
+        break;
+      }
+      report.failures.push_back(failureOf(meta.uid, tooBig));
+      ++report.failed;
+      continue;
+    }
+    toCopy.push_back(&meta);
+    bytes += meta.size;
+  }
+  // What earlier runs copied of this window is settled: only failures matter from here on
+  // (the watermark stops at the first one worth retrying).
+  if (!metas_.empty()) {
+    const uint32_t last = metas_.back().uid;
+    std::erase_if(records_, [last](const auto& kv) {
+      return kv.first <= last && kv.second.state == MessageState::kCopied;
+    });
+  }
+  return toCopy;
 }
 
 Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
@@ -397,7 +487,9 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   // --retry-errors, below): it goes out with the EXAMINE, one round trip for both.
   const uint32_t watermark = saved_ ? saved_->sourceUidNext : 1;
   std::optional<std::vector<access::MessageMeta>> listedWithOpen;
-  if (!options_.retryErrors && quick.messages > 0) {
+  // A folder bigger than the listing window is listed and copied a window at a time.
+  const bool windowed = options_.listingWindow > 0 && quick.messages > options_.listingWindow;
+  if (!options_.retryErrors && quick.messages > 0 && !windowed) {
     // Without Message-IDs (the copy path reads them from the streamed headers), unless they
     // tell which messages other folders hold (copyOnlyWhatIsNotIn).
     MF_ASSIGN_OR_RETURN(auto view,
@@ -444,18 +536,21 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
     }
     if (listedWithOpen && minUid == watermark) {
       metas_ = std::move(*listedWithOpen);
+    } else if (sourceStatus_.messages > 0 && minUid != UINT32_MAX && windowed) {
+      // Where the windows start, from the UIDs alone; the first window is listed now.
+      MF_ASSIGN_OR_RETURN(auto windows, source_.planListingWindows(minUid, options_.listingWindow));
+      windowStarts_ = std::move(windows.firstUids);
+      windowedEstimate_.emplace(windows.messages, windows.bytes);
+      if (!windowStarts_.empty()) MF_RETURN_IF_ERROR(listNextWindow());
     } else if (sourceStatus_.messages > 0 && minUid != UINT32_MAX) {
       // Without Message-IDs: the copy path reads them from the streamed headers.
       MF_ASSIGN_OR_RETURN(metas_, storedElsewhere_ ? source_.listMessages(minUid)
                                                    : source_.listMessagesWithoutMessageId(minUid));
     }
   }
-  if (storedElsewhere_) {
-    if (size_t dropped = dropMessagesWithKeys(*storedElsewhere_, metas_)) {
-      report.notes.push_back(std::to_string(dropped) +
-                             " message(s) listed here are in other folders too: copied with "
-                             "those, not here");
-    }
+  if (windowStarts_.empty()) {
+    dropWhatIsStoredElsewhere();  // listNextWindow() does it for each window
+    tallyServerOwnFlags();
   }
   if (options_.dryRun) return Status::ok();
 
@@ -471,6 +566,14 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
       MF_RETURN_IF_ERROR(rematchAfterDestinationChange(
           saved_->destinationUidValidity, destinationInfo_.status.uidValidity, report));
       reselect = true;  // the re-match examined it
+      // It left the whole folder listed in metas_, anew: no window is left to list, and what
+      // was counted of the listing before is counted again of this one.
+      nextWindow_ = windowStarts_.size();
+      windowedEstimate_.reset();
+      ownFlags_ = ServerOwnFlagTally();
+      droppedAsStoredElsewhere_ = 0;
+      dropWhatIsStoredElsewhere();
+      tallyServerOwnFlags();
     }
   }
   if (reselect) {
@@ -478,7 +581,6 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   }
   destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
   destinationUidFloor_ = destinationInfo_.status.uidNext;
-  noteServerOwnFlags(report);
   bool anyPending = std::any_of(records_.begin(), records_.end(), [](const auto& kv) {
     return kv.second.state == MessageState::kPending;
   });
@@ -505,9 +607,8 @@ Status FolderCopier::copyFolder(const std::vector<const access::MessageMeta*>& t
       report);
   shareTicket->withdraw(shares);
   std::vector<ShareOutcome> outcomes = shares->close();
-  std::set<const void*> helpers;
   for (ShareOutcome& part : outcomes) {
-    helpers.insert(part.helper);
+    helpers_.insert(part.helper);
     report.copied += part.report.copied;
     report.bytes += part.report.bytes;
     report.failed += part.report.failed;
@@ -516,10 +617,6 @@ Status FolderCopier::copyFolder(const std::vector<const access::MessageMeta*>& t
     for (auto& n : part.report.notes) report.notes.push_back(std::move(n));
     for (auto& r : part.records) records_[r.sourceUid] = std::move(r);
     if (status.isOk() && !part.status.isOk()) status = part.status;
-  }
-  if (!helpers.empty()) {
-    report.notes.push_back("copied over " + std::to_string(helpers.size() + 1) +
-                           " connections at once (split by UID range)");
   }
   return status;
 }
@@ -707,8 +804,14 @@ Status FolderCopier::settleBatch(const InFlightBatch& batch, AppendStreamer& str
         progress_.onMessage(0, false);
       }
       outcomes.back().messageId = std::move(messageId);
-      records_[meta->uid] = outcomes.back();
+      // In memory only what the watermark needs: failures. Copies are in the store.
+      if (outcomes.back().state == MessageState::kCopied) {
+        records_.erase(meta->uid);
+      } else {
+        records_[meta->uid] = outcomes.back();
+      }
       streamer.results_.erase(res);
+      streamer.delivered_.erase(meta->uid);
     } else if (batch.fetched.isOk() && !streamer.delivered_.count(meta->uid)) {
       // The source answered this batch's FETCH without this message: expunged meanwhile (or
       // a phantom UID as iCloud shows). Remember it so it is not asked for again.

@@ -16,6 +16,7 @@
 
 #include "access/mail_access.h"
 #include "store/state_store.h"
+#include "sync/flags.h"
 #include "sync/folder_plan.h"
 #include "sync/folder_shares.h"
 #include "sync/migrator.h"
@@ -111,8 +112,20 @@ class FolderCopier {
   Status settleBatch(const InFlightBatch& batch, AppendStreamer& streamer, FolderReport& report,
                      Status& throttled);
   std::vector<std::string> acceptedFlags(const access::MessageMeta& meta) const;
-  // A note naming the source server's own flags (flags.h) the copies of this run go without.
-  void noteServerOwnFlags(FolderReport& report) const;
+  // The messages of metas_ to copy (their RFC822.SIZE summed in `bytes`), counting the others
+  // in `report`; a message too big for the destination is recorded as failed (a store error
+  // goes to `error`, what was chosen until then is returned).
+  std::vector<const access::MessageMeta*> chooseToCopy(bool resuming, FolderReport& report,
+                                                       uint64_t& bytes, Status& error);
+  // Lists the next window of a folder copied a window at a time into metas_.
+  Status listNextWindow();
+  // Applies copyOnlyWhatIsNotIn() to metas_ (counted for the folder's note).
+  void dropWhatIsStoredElsewhere();
+  // Counts the source server's own flags (flags.h) of metas_ the copies go without.
+  void tallyServerOwnFlags();
+  // Saves the folder pair's state with the watermark at `upTo`, or at the first failure
+  // worth retrying below it.
+  Status saveWatermark(uint32_t upTo);
   bool retryable(const store::MessageRecord& record) const;
 
   access::MailSource& source_;
@@ -130,7 +143,17 @@ class FolderCopier {
   access::FolderStatus sourceStatus_;
   access::DestinationFolderInfo destinationInfo_;
   RecordMap records_;
-  std::vector<access::MessageMeta> metas_;
+  std::vector<access::MessageMeta> metas_;  // the folder as listed, or its current window
+  // A folder with more messages than MigrateOptions::listingWindow is listed and copied a
+  // window at a time, the watermark saved after each: memory follows the window, not the
+  // folder. windowStarts_[k] is the first UID of window k; nextWindow_ the one to list next.
+  std::vector<uint32_t> windowStarts_;
+  size_t nextWindow_ = 0;
+  std::optional<std::pair<uint64_t, uint64_t>> windowedEstimate_;  // (messages, bytes)
+  ServerOwnFlagTally ownFlags_;
+  size_t droppedAsStoredElsewhere_ = 0;
+  std::set<const void*> helpers_;  // workers that copied parts of the folder (folder_shares.h)
+  std::string destinationName_;
   uint32_t destinationUidFloor_ = 0;  // no message we append can get a smaller UID
   bool dropKeywords_ = false;         // second pass for messages whose keywords were refused
   const MessageKeys* storedElsewhere_ = nullptr;  // copyOnlyWhatIsNotIn()

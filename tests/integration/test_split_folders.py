@@ -20,6 +20,12 @@ uses every connection --parallel allows. This module proves, against real server
 - every connection slot held by "other runs" (the test holds the lock files): the run starts
   on one connection pair; once the slots are released it adds a worker at its next batch
   boundary, which takes over part of INBOX (no folder boundary needed).
+- a folder bigger than --listing-window is listed and copied a window at a time (memory
+  follows the window, not the folder): split between connections all the same, exact, and a
+  re-run with the default window copies nothing; a run whose source connection is cut in the
+  middle of the folder has saved its watermark at the last window it finished (the state file
+  says so), and the next run copies the rest: nothing lost, nothing twice; --dry-run plans
+  every window.
 Every migration goes to a destination user of its own, so the tests are independent.
 """
 
@@ -29,6 +35,7 @@ import os
 import random
 import re
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -80,12 +87,15 @@ class SplitFolders(ServerTestCase):
                 "--to-ca-file", dst.ca_file, "--state", state] + list(args)
         return argv, env
 
-    def migrate(self, src_user, dst_user, args=(), dst=None, dst_url=None, expect_exit=0):
+    def migrate(self, src_user, dst_user, args=(), dst=None, dst_url=None, expect_exit=0,
+                src_url=None, state_name=None):
         """One `migrate --json` (state file per user pair); returns (summary, notices,
-        context for failure messages)."""
-        state = os.path.join(self.run_dir, "state-%s-%s.db" % (src_user, dst_user))
+        context for failure messages). A --dry-run sees messages and copies none: its
+        counts are not checked to add up."""
+        state = os.path.join(self.run_dir,
+                             state_name or "state-%s-%s.db" % (src_user, dst_user))
         argv, env = self.argv_env(src_user, dst_user, state, ["--json"] + list(args), dst,
-                                  dst_url)
+                                  dst_url, src_url)
         res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300,
                              stdin=subprocess.DEVNULL)
         context = "%s\nexit %d\nstdout:%s\nstderr:%s" % (
@@ -97,7 +107,8 @@ class SplitFolders(ServerTestCase):
         summary = [e for e in events if e.get("event") == "summary"]
         self.assertEqual(len(summary), 1, context)
         notices = [e.get("text", "") for e in events if e.get("event") == "notice"]
-        self.assertCountsAddUp(summary[0])
+        if "--dry-run" not in args:
+            self.assertCountsAddUp(summary[0])
         return summary[0], notices + summary[0].get("notices", []), context
 
     def inbox(self, summary):
@@ -363,6 +374,82 @@ class SplitFolders(ServerTestCase):
         self.assertTrue([n for n in self.inbox(summary)["notes"] if "connections at once" in n],
                         context)
         self.assertExact("alice", "alice", dst=dst, context=context)
+
+
+    def test_6_a_folder_bigger_than_the_listing_window_is_copied_a_window_at_a_time(self):
+        self.manifest("alice")
+        dst = self.start_server("dst-windows", "slash")
+        self.addCleanup(self.stop_server, "dst-windows")
+        # 3,000 messages: windows of 2,000 and 1,000; a part is split off a window while 1,000
+        # of its messages are unstarted (sync/folder_shares.h).
+        window = ["--listing-window", "2000"]
+        # A state file of its own: test_1's (alice to alice on this host) would apply here.
+        state = "state-windows.db"
+        planned, _, context = self.migrate("alice", "alice", ["--dry-run"] + window, dst=dst,
+                                           state_name=state)
+        self.assertEqual(self.inbox(planned)["planned_messages"], BIG, context)
+        self.assertEqual(planned["copied"], 0, context)
+        summary, _, context = self.migrate(
+            "alice", "alice", PARALLEL + ["--batch-messages", "100"] + window, dst=dst,
+            state_name=state)
+        self.assertEqual(summary["copied"], BIG, context)
+        self.assertEqual(summary["failed"], 0, context)
+        self.assertEqual(summary["folders_failed"], 0, context)
+        inbox = self.inbox(summary)
+        self.assertEqual(inbox["copied"], BIG, context)
+        self.assertEqual(inbox["planned_messages"], BIG, context)
+        # A window big enough is still shared between the run's connections (one note for
+        # the folder, whichever windows were split).
+        split = [n for n in inbox["notes"] if "connections at once" in n]
+        self.assertEqual(len(split), 1, context)
+        self.assertRegex(split[0], r"^copied over [23] connections at once \(split by UID range\)$")
+        self.assertExact("alice", "alice", dst=dst, context=context)
+        again, _, context = self.migrate("alice", "alice", PARALLEL, dst=dst, state_name=state)
+        self.assertEqual(again["copied"], 0, context)
+        self.assertEqual(again["failed"], 0, context)
+
+    def test_7_a_run_stopped_mid_folder_resumes_from_the_last_window_it_finished(self):
+        manifest = self.manifest("alice")
+        uids = sorted(m["uid"] for m in manifest["messages"] if m["folder"] == "INBOX")
+        self.assertEqual(len(uids), BIG)
+        dst = self.start_server("dst-windows-cut", "slash")
+        self.addCleanup(self.stop_server, "dst-windows-cut")
+        # The source's only connection (--parallel 1) is cut once ~60% of INBOX's bytes have
+        # come through: inside the fourth window of 500 at the earliest, the sixth at the latest.
+        cut = manifest["totals"]["bytes"] * 6 // 10
+        proxy = self.proxy("src", self.src, ["--cut-after", str(cut), "--faulty-connections", "1"])
+        args = ["--parallel", "1", "--batch-messages", "100", "--listing-window", "500",
+                "--retries", "0"]
+        state = "state-windows-cut.db"  # test_4's alice-dave state is keyed by the same host
+        stopped, _, context = self.migrate("alice", "dave", args, dst=dst, state_name=state,
+                                           src_url=proxy.url("alice"), expect_exit=1)
+        stats = proxy.stop()
+        context += "\nproxy stats: %s" % json.dumps(stats)
+        self.assertEqual(stats["faults"]["cut"], 1, context)
+        self.assertEqual(stopped["folders_failed"], 1, context)
+        copied_before = stopped["copied"]
+        self.assertTrue(1000 <= copied_before < BIG, "%d copied\n%s" % (copied_before, context))
+        with sqlite3.connect(os.path.join(self.run_dir, state)) as db:
+            rows = db.execute("SELECT source_uidnext FROM folder_pairs WHERE source_folder = "
+                              "'INBOX'").fetchall()
+        # The watermark of the last window finished: the first UID of the next one. Listed
+        # whole, the folder would have no saved watermark before it ended.
+        self.assertEqual(len(rows), 1, context)
+        finished = copied_before // 500
+        self.assertEqual(rows[0][0], uids[finished * 500], context)
+        summary, _, context = self.migrate("alice", "dave", args, dst=dst, state_name=state)
+        inbox = self.inbox(summary)
+        self.assertEqual(inbox["error"], "", context)
+        self.assertEqual(summary["failed"], 0, context)
+        # The run lists from the watermark on: what the stopped run copied after it (and what
+        # its last appends left landed, found by recovery) is known, nothing is sent twice.
+        self.assertEqual(inbox["copied"] + inbox["already_copied"], BIG - finished * 500,
+                         context)
+        self.assertGreaterEqual(inbox["already_copied"], copied_before - finished * 500, context)
+        self.assertExact("alice", "dave", dst=dst, context=context)
+        again, _, context = self.migrate("alice", "dave", PARALLEL, dst=dst, state_name=state)
+        self.assertEqual(again["copied"], 0, context)
+        self.assertEqual(again["failed"], 0, context)
 
 
 if __name__ == "__main__":
