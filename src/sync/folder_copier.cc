@@ -541,7 +541,6 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
       MF_ASSIGN_OR_RETURN(auto windows, source_.planListingWindows(minUid, options_.listingWindow));
       windowStarts_ = std::move(windows.firstUids);
       windowedEstimate_.emplace(windows.messages, windows.bytes);
-      if (!windowStarts_.empty()) MF_RETURN_IF_ERROR(listNextWindow());
     } else if (sourceStatus_.messages > 0 && minUid != UINT32_MAX) {
       // Without Message-IDs: the copy path reads them from the streamed headers.
       MF_ASSIGN_OR_RETURN(metas_, storedElsewhere_ ? source_.listMessages(minUid)
@@ -552,7 +551,10 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
     dropWhatIsStoredElsewhere();  // listNextWindow() does it for each window
     tallyServerOwnFlags();
   }
-  if (options_.dryRun) return Status::ok();
+  if (options_.dryRun) {
+    if (!windowStarts_.empty()) MF_RETURN_IF_ERROR(listNextWindow());
+    return Status::ok();
+  }
 
   MF_RETURN_IF_ERROR(awaitSelected());
   if (saved_ && isDestinationReplaced(*saved_, destinationInfo_.status)) {
@@ -566,8 +568,8 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
       MF_RETURN_IF_ERROR(rematchAfterDestinationChange(
           saved_->destinationUidValidity, destinationInfo_.status.uidValidity, report));
       reselect = true;  // the re-match examined it
-      // It left the whole folder listed in metas_, anew: no window is left to list, and what
-      // was counted of the listing before is counted again of this one.
+      // It left the whole folder listed in metas_: no window is left to list, and this
+      // listing is counted instead of any before.
       nextWindow_ = windowStarts_.size();
       windowedEstimate_.reset();
       ownFlags_ = ServerOwnFlagTally();
@@ -585,6 +587,9 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
     return kv.second.state == MessageState::kPending;
   });
   if (anyPending) MF_RETURN_IF_ERROR(recoverPendingIntents(report));
+  // The first window is listed last: the listing recovery asked for in between would
+  // otherwise take its place in the source's sequence number map.
+  if (nextWindow_ < windowStarts_.size()) MF_RETURN_IF_ERROR(listNextWindow());
   return Status::ok();
 }
 

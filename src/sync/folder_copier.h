@@ -4,7 +4,9 @@
 // listing from the saved watermark, recovery of pending intents, UIDVALIDITY re-match (a
 // source that renumbered, or a destination folder replaced), then batches:
 // record intents -> stream bodies into pipelined appends -> record outcomes, the next batch
-// streaming while the destination still saves the one before.
+// streaming while the destination still saves the one before. A folder bigger than
+// MigrateOptions::listingWindow goes through the listing and the batches a window at a time,
+// its watermark saved after each.
 #pragma once
 
 #include <functional>

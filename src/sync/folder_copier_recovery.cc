@@ -127,15 +127,18 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   // Intents are written before the body is read, so they carry no Message-ID (the listing
   // leaves it out; see FolderCopier::prepare): ask the source for those of the pending ones.
   uint32_t firstPending = UINT32_MAX;
+  uint32_t lastPending = 0;
   for (const auto& [uid, rec] : records_) {
-    if (rec.state == MessageState::kPending && rec.messageId.empty()) {
-      firstPending = std::min(firstPending, uid);
-    }
+    if (rec.state != MessageState::kPending) continue;
+    if (rec.messageId.empty()) firstPending = std::min(firstPending, uid);
+    lastPending = std::max(lastPending, uid);
   }
   std::set<uint32_t> goneFromSource;  // pending, unidentified, and no longer on the source
   std::map<uint32_t, access::MessageMeta> pendingOnSource;  // as listed, for their flags
   if (firstPending != UINT32_MAX) {
-    MF_ASSIGN_OR_RETURN(auto sourceMetas, source_.listMessages(firstPending));
+    // Only the range the intents span (a batch or two), not the rest of a big folder.
+    MF_ASSIGN_OR_RETURN(auto sourceMetas,
+                        source_.listMessagesBetween(firstPending, lastPending, true));
     std::set<uint32_t> present;
     for (auto& meta : sourceMetas) {
       present.insert(meta.uid);

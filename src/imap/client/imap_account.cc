@@ -529,9 +529,11 @@ Result<std::vector<access::MessageMeta>> ImapAccount::listMessagesBetween(uint32
                                                                           uint32_t maxUid,
                                                                           bool withMessageId) {
   if (maxUid == 0 || maxUid < minUid) return std::vector<access::MessageMeta>{};
-  // The sequence number map then covers this window, whose bodies are fetched next, instead
-  // of growing with every window to the whole folder.
-  seqToUid_.clear();
+  // A range above every message the sequence number map holds is the next window of a folder
+  // listed a window at a time: its numbers replace the last window's (whose bodies are
+  // fetched), so the map holds a window, not the folder. Any other listing adds to it. UIDs
+  // ascend with sequence numbers: the highest number holds the highest UID.
+  if (!seqToUid_.empty() && seqToUid_.rbegin()->second < minUid) seqToUid_.clear();
   return fetchMetas(minUid, withMessageId, maxUid);
 }
 
