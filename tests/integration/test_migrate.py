@@ -382,7 +382,10 @@ class AllMailFolder(PairTestCase):
                 for f in self.dump(self.dst, user=user, bodies=True)["folders"]
                 if not f.get("noselect")}
 
-    def run_case(self, user, all_mail, args=()):
+    def run_case(self, user, all_mail, args=(), migrate_only=()):
+        """`args` for migrate and verify, `migrate_only` for migrate alone."""
+        verify_args = list(args)
+        args = list(args) + list(migrate_only)
         state = os.path.join(self.run_dir, "state-%s.db" % user)
         inbox, work, archived = [mail(1, "a"), mail(2, "b")], [mail(3, "c")], [mail(4, "d"),
                                                                              mail(5, "e")]
@@ -417,7 +420,7 @@ class AllMailFolder(PairTestCase):
         self.assertEqual(got.get("INBOX"), h(inbox + [mail(6, "f")]), got)
         self.assertEqual(got.get("Archive"), h(archived + [mail(7, "g")]), got)
         res = self.mailferry("verify", self.src, self.dst,
-                             ["--deep", "--state", state] + list(args), user=user)
+                             ["--deep", "--state", state] + verify_args, user=user)
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertIn("4 message(s) here are in other folders too: compared there", res.stdout)
 
@@ -446,6 +449,11 @@ class AllMailFolder(PairTestCase):
     def test_gmail_preset_names_all_mail(self):
         # No \\All here: the preset names the folder.
         self.run_case("bob", "[Gmail]/All Mail", ["--from-preset", "gmail"])
+
+    def test_all_mail_listed_in_windows(self):
+        # --listing-window 2: All Mail (6 messages, then 8) is listed two at a time; what other
+        # folders hold is dropped from each window, and the note counts them all.
+        self.run_case("dave", "All Mail", migrate_only=["--listing-window", "2"])
 
 
 class DestinationFolderReplaced(PairTestCase):

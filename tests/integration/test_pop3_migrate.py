@@ -94,17 +94,19 @@ class Pop3Migrate(ServerTestCase):
 
     # -- tests --------------------------------------------------------------------------------
 
-    def run_scenario(self, src_url, dst_user, folder, seed):
-        """Seeds 10, migrates, verifies, re-runs (0), adds 5, re-runs (5); returns nothing."""
-        state = os.path.join(self.run_dir, "state-%s.db" % dst_user)
+    def run_scenario(self, src_url, dst_user, folder, seed, extra=()):
+        """Seeds 10, migrates, verifies, re-runs (0), adds 5, re-runs (5); returns nothing.
+        `extra`: more migrate options."""
+        state = os.path.join(self.run_dir, "state-%s-%s.db" % (dst_user, folder))
         folder_args = ["--pop3-folder", folder] if folder != "INBOX" else []
+        migrate_args = folder_args + list(extra)
         sessions_before = len(self.pop3_sessions())
         self.seed(self.src, "add", extra=["--count", "10", "--seed", str(seed)])
         pop_before = self.pop3_snapshot()
         imap_before = self.dump(self.src)
         total = pop_before["stat"][0]
 
-        summary, events, _ = self.migrate(src_url, dst_user, state, folder_args)
+        summary, events, _ = self.migrate(src_url, dst_user, state, migrate_args)
         self.assertEqual([(f["source"], f["destination"]) for f in summary["folders"]],
                          [("INBOX", folder)])
         self.assertEqual(summary["copied"], total)
@@ -113,7 +115,7 @@ class Pop3Migrate(ServerTestCase):
         self.verify(src_url, dst_user, folder_args)
         self.assertSameMessages(dst_user, folder)
 
-        summary, _, _ = self.migrate(src_url, dst_user, state, folder_args)
+        summary, _, _ = self.migrate(src_url, dst_user, state, migrate_args)
         self.assertEqual(summary["copied"], 0)
         self.assertEqual(summary["failed"], 0)
         self.assertSourceUnchanged(pop_before, imap_before)
@@ -121,10 +123,10 @@ class Pop3Migrate(ServerTestCase):
         self.seed(self.src, "add", extra=["--count", "5", "--seed", str(seed + 1)])
         pop_before = self.pop3_snapshot()
         imap_before = self.dump(self.src)
-        summary, _, _ = self.migrate(src_url, dst_user, state, folder_args)
+        summary, _, _ = self.migrate(src_url, dst_user, state, migrate_args)
         self.assertEqual(summary["copied"], 5)
         self.assertEqual(summary["failed"], 0)
-        self.assertEqual(self.migrate(src_url, dst_user, state, folder_args)[0]["copied"], 0)
+        self.assertEqual(self.migrate(src_url, dst_user, state, migrate_args)[0]["copied"], 0)
         self.verify(src_url, dst_user, folder_args)
         self.assertSameMessages(dst_user, folder)
         if folder_args:
@@ -147,6 +149,12 @@ class Pop3Migrate(ServerTestCase):
 
     def test_implicit_tls_to_the_inbox(self):
         self.run_scenario(self.pop3_url(tls=True), "bob", "INBOX", seed=21)
+
+    def test_a_maildrop_listed_in_windows(self):
+        # --listing-window 4: every run lists the maildrop (25 messages and more by now) four
+        # messages at a time, reading the headers (TOP) of one window at a time.
+        self.run_scenario(self.pop3_url(tls=True), "alice", "Windows", seed=41,
+                          extra=["--listing-window", "4"])
 
     def test_verify_finds_a_missing_message(self):
         # verify reads the POP3 source on its own: a message deleted at the destination is
