@@ -253,6 +253,24 @@ class ProxySelfTest(unittest.TestCase):
         self.assertGreaterEqual(time.monotonic() - start, 0.78)
         self.assertGreaterEqual(self.stop(p)["faults"]["trickle"], 2 * 4000 // 625)
 
+    def test_trickle_total_is_shared_by_every_connection(self):
+        # 3 connections x 3000 bytes, c2s only, 10,000 B/s in all: 0.9 s of budget together
+        # (the last chunk, at most 1,250 bytes, leaves at the start of its 0.125 s: 0.775 s at
+        # least), where --trickle would give each its own 10,000 B/s (0.3 s).
+        p = self.start("--trickle-total", "10000", "--direction", "c2s")
+        data = self.payload(3000)
+        results = []
+        start = time.monotonic()
+        threads = [threading.Thread(target=lambda: results.append(self.exchange(p, data)))
+                   for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertGreaterEqual(time.monotonic() - start, 0.7)
+        self.assertEqual(results, [(data, False)] * 3)
+        self.stop(p)
+
     def test_rtt_delays_every_round_trip_and_keeps_every_byte(self):
         p = self.start("--rtt-ms", "300")
         with socket.create_connection(("127.0.0.1", p.port), timeout=5) as s:

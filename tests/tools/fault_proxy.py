@@ -24,6 +24,9 @@ bytes are counted and shaped; "both" applies the fault to each direction's own c
   --stall-after N        stop forwarding after N bytes for --stall-seconds S (default: forever,
                          i.e. until the client gives up and closes)
   --trickle BPS          forward at about BPS bytes/s in small random chunks
+  --trickle-total BPS    the same, but BPS is shared by every connection of the proxy (one
+                         link for all: more connections carry no more), e.g. a server or a
+                         line that is the limit whatever the number of sessions
   --tls-garbage-after N  insert --garbage-bytes (16) random bytes into the server->client stream
                          after N bytes: on an implicit-TLS connection the client sees a TLS
                          record error (bad record header or MAC), like a broken middlebox
@@ -167,6 +170,7 @@ class Shaper:
         self.passed = 0
         self.events = []  # (position, kind), sorted: fire once `passed` reaches position
         self.trickle = 0
+        self.shared = False  # --trickle-total: self.trickle is the proxy's, not this link's
         a = proxy.args
         # --rtt-ms: this direction's share of the round trip, and its queue of (due, bytes).
         self.delay = a.rtt_ms / 2000.0 if a.rtt_ms else 0.0
@@ -184,6 +188,9 @@ class Shaper:
             if a.stall_after is not None:
                 self.events.append((a.stall_after, "stall"))
             self.trickle = a.trickle or 0
+            self.shared = bool(a.trickle_total)
+            if self.shared:
+                self.trickle = a.trickle_total
         if link.faulty and name == "s2c" and a.tls_garbage_after is not None:
             self.events.append((a.tls_garbage_after, "tls_garbage"))
         self.events.sort()
@@ -225,7 +232,15 @@ class Shaper:
             data = data[n:]
             self.proxy.stats.data["faults"]["trickle"] += 1
             self.proxy.stats.data["faults_injected"] += 1
-            await asyncio.sleep(n / self.trickle)
+            if not self.shared:
+                await asyncio.sleep(n / self.trickle)
+                continue
+            # One budget for every connection: each chunk takes the next n/BPS of the proxy's
+            # time, after whatever other connections took before it.
+            now = asyncio.get_running_loop().time()
+            start = max(now, self.proxy.shared_free_at)
+            self.proxy.shared_free_at = start + n / self.trickle
+            await asyncio.sleep(self.proxy.shared_free_at - now)
 
     async def write_later(self, data):
         """--rtt-ms: queues `data` to leave `delay` seconds from now, behind what is queued;
@@ -309,6 +324,7 @@ class Proxy:
         if self.imap:
             self.strip |= {b"STARTTLS", b"COMPRESS=DEFLATE"}
         self.count = 0
+        self.shared_free_at = 0.0  # --trickle-total: when the shared budget is free again
         self.selected = 0  # connections chosen by --every so far
 
     def log(self, text):
@@ -561,6 +577,7 @@ def parse_args(argv):
     p.add_argument("--stall-seconds", type=float, default=None,
                    help="seconds to stall (default, or negative: until the client closes)")
     p.add_argument("--trickle", type=int, metavar="BYTES_PER_SEC")
+    p.add_argument("--trickle-total", type=int, metavar="BYTES_PER_SEC")
     p.add_argument("--rtt-ms", type=float, default=0, metavar="MS",
                    help="add MS of round-trip time to every connection (MS/2 each way)")
     p.add_argument("--window", type=int, default=4 << 20, metavar="BYTES",
@@ -586,6 +603,10 @@ def parse_args(argv):
                     % (name.replace("_", "-"), getattr(args, name)))
     if args.trickle is not None and args.trickle <= 0:
         p.error("--trickle must be positive")
+    if args.trickle_total is not None and args.trickle_total <= 0:
+        p.error("--trickle-total must be positive")
+    if args.trickle and args.trickle_total:
+        p.error("--trickle and --trickle-total exclude each other")
     if args.rtt_ms < 0 or args.window <= 0:
         p.error("--rtt-ms must not be negative and --window must be positive")
     if args.rtt_ms and (args.throttle_imap or args.imap or args.cut_before_literal_end is not None):
