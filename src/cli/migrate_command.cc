@@ -41,6 +41,7 @@ struct MigrateArgs {
   double retryBackoffSeconds = 1;
   size_t parallel = 4;
   bool inOrder = false;
+  bool splitAlways = false;
   size_t batchMessages = 500;
   size_t listingWindow = 20000;
   double batchMegabytes = 64;
@@ -162,6 +163,11 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
                 "copy each folder over one connection, so the destination numbers its messages "
                 "in the source's order. By default a connection with no folder left takes over "
                 "part of a big folder, and the parts' messages are numbered interleaved");
+  cmd->add_flag("--split-always", args->splitAlways,
+                "split big folders between connections even where that is measured to be no "
+                "faster (by default a folder goes back to one connection when the split does "
+                "not pay)")
+      ->excludes("--in-order");
   cmd->add_option("--retries", args->retries,
                   "reconnect attempts per folder after a dropped connection, timeout or "
                   "throttling, before the folder is reported failed (default 8)");
@@ -276,6 +282,7 @@ std::function<int()> addMigrateCommand(CLI::App& app) {
     options.parallelFolders = args->parallel;
     // A POP3 maildrop takes one session at a time (RFC 1939 locks it).
     options.splitFolders = !args->inOrder && !ends->from.isPop3();
+    options.judgeSplits = !args->splitAlways;
     options.retryErrors = args->retryErrors;
     options.maxMessageBytes = static_cast<uint64_t>(args->maxMessageMegabytes * 1e6);
     options.retryBackoff =

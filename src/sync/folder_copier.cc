@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <set>
@@ -262,6 +263,7 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
   ownFlags_ = ServerOwnFlagTally();
   droppedAsStoredElsewhere_ = 0;
   helpers_.clear();
+  splitJudge_ = SplitJudge();
   keywordRetry_.clear();
   singleRetry_.clear();
   recovered_.clear();
@@ -344,9 +346,24 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
                              " message(s) listed here are in other folders too: copied with "
                              "those, not here");
     }
-    if (!helpers_.empty()) {
+    if (splitJudge_.verdict() == SplitJudge::Verdict::kOneConnection) {
+      char rates[96];
+      std::snprintf(rates, sizeof rates, "%.0f messages/s against %.0f over one",
+                    splitJudge_.splitRate(), splitJudge_.oneConnectionRate());
+      report.notes.push_back("copied over one connection: split over " +
+                             std::to_string(helpers_.size() + 1) +
+                             " for a trial, the folder went no faster (" + rates + ")");
+    } else if (!helpers_.empty()) {
+      std::string measured;
+      if (splitJudge_.verdict() == SplitJudge::Verdict::kSplit &&
+          splitJudge_.oneConnectionRate() > 0) {
+        char rates[96];
+        std::snprintf(rates, sizeof rates, ": %.0f messages/s against %.0f over one",
+                      splitJudge_.splitRate(), splitJudge_.oneConnectionRate());
+        measured = rates;
+      }
       report.notes.push_back("copied over " + std::to_string(helpers_.size() + 1) +
-                             " connections at once (split by UID range)");
+                             " connections at once (split by UID range" + measured + ")");
     }
     std::string ownFlagsNote = ownFlags_.note("copied without them");
     if (!ownFlagsNote.empty()) report.notes.push_back(std::move(ownFlagsNote));
@@ -489,6 +506,7 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   std::optional<std::vector<access::MessageMeta>> listedWithOpen;
   // A folder bigger than the listing window is listed and copied a window at a time.
   const bool windowed = options_.listingWindow > 0 && quick.messages > options_.listingWindow;
+  listedInWindows_ = windowed;
   if (!options_.retryErrors && quick.messages > 0 && !windowed) {
     // Without Message-IDs (the copy path reads them from the streamed headers), unless they
     // tell which messages other folders hold (copyOnlyWhatIsNotIn).
@@ -596,22 +614,38 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
 Status FolderCopier::copyFolder(const std::vector<const access::MessageMeta*>& toCopy,
                                 uint64_t bytes, FolderReport& report,
                                 ShareBoard::Ticket* shareTicket) {
-  if (!shareTicket || !worthSplitting(toCopy.size(), bytes)) {
+  if (!shareTicket || !worthSplitting(toCopy.size(), bytes) ||
+      splitJudge_.verdict() == SplitJudge::Verdict::kOneConnection) {
     return copyWithSecondPasses(batchesOf(toCopy), report);
   }
-  // A big folder: idle workers of the run may take over parts of it (folder_shares.h).
+  // A big folder: idle workers of the run may take over parts of it (folder_shares.h), and
+  // unless told to split anyway, whether that pays is measured, once per folder (an earlier
+  // window's verdict holds for the next).
   FolderShares::Target target{sourceFolder_, destinationFolder_, sourceName_,
                               sourceStatus_.uidValidity, destinationInfo_.status.uidValidity};
-  auto shares = std::make_shared<FolderShares>(std::move(target), toCopy);
+  // Measured on folders bigger than a listing window only: below that a split has cost
+  // nothing measurable even where it does not pay (docs/performance.md), and the measuring
+  // (small batches, helpers held back) would cost more than it could save.
+  // The judge is the folder's: a measurement a window did not finish goes on in the next.
+  const bool judged = options_.judgeSplits && listedInWindows_ &&
+                      splitJudge_.verdict() == SplitJudge::Verdict::kMeasuring;
+  auto shares =
+      std::make_shared<FolderShares>(std::move(target), toCopy, judged ? &splitJudge_ : nullptr);
   shareTicket->publish(shares);
-  Status status = copyWithSecondPasses(
-      [&shares, shareTicket](size_t maxCount, uint64_t maxBytes) {
-        shareTicket->atBatchBoundary();
-        return shares->takeBatch(0, maxCount, maxBytes);
-      },
-      report);
+  auto fromRangeZero = [&shares, shareTicket](size_t maxCount, uint64_t maxBytes) {
+    shareTicket->atBatchBoundary();
+    return shares->takeBatch(0, maxCount, maxBytes);
+  };
+  judgedShares_ = shares.get();
+  asHelper_ = false;
+  Status status = copyWithSecondPasses(fromRangeZero, report);
   shareTicket->withdraw(shares);
   std::vector<ShareOutcome> outcomes = shares->close();
+  judgedShares_ = nullptr;
+  // A split the judge stopped after this copier's own range was done: the helpers' ranges
+  // may hold messages nobody started.
+  if (status) status = copyWithSecondPasses(fromRangeZero, report);
+
   for (ShareOutcome& part : outcomes) {
     helpers_.insert(part.helper);
     report.copied += part.report.copied;
@@ -655,11 +689,15 @@ ShareOutcome FolderCopier::copyShare(FolderShares& shares, size_t range) {
     }
     destination_.setAppendBatching(options_.multiAppendMessages, options_.multiAppendBytes);
     destinationUidFloor_ = destinationInfo_.status.uidNext;
-    return copyWithSecondPasses(
+    judgedShares_ = &shares;
+    asHelper_ = true;
+    Status copied = copyWithSecondPasses(
         [&shares, range](size_t maxCount, uint64_t maxBytes) {
           return shares.takeBatch(range, maxCount, maxBytes);
         },
         outcome.report);
+    judgedShares_ = nullptr;
+    return copied;
   }();
   for (auto& [uid, record] : records_) outcome.records.push_back(std::move(record));
   records_.clear();
@@ -716,6 +754,7 @@ Status FolderCopier::copyMessages(const BatchSource& nextBatch, FolderReport& re
   Status throttled;  // the destination asked us to slow down: stop after settling
   auto settleFront = [&]() -> Status {
     MF_RETURN_IF_ERROR(settleBatch(unsettled.front(), streamer, report, throttled));
+    if (judgedShares_) judgedShares_->settled(unsettled.front().messages.size(), asHelper_);
     for (const auto* meta : unsettled.front().messages) unsettledByUid.erase(meta->uid);
     unsettled.pop_front();
     return Status::ok();

@@ -155,6 +155,13 @@ class FolderCopier {
   ServerOwnFlagTally ownFlags_;
   size_t droppedAsStoredElsewhere_ = 0;
   std::set<const void*> helpers_;  // workers that copied parts of the folder (folder_shares.h)
+  bool listedInWindows_ = false;   // a big folder: whether splitting it pays is measured
+  // Whether splitting this folder pays, once measured (split_judge.h), with the rates.
+  // (Touched by the folder's FolderShares under their mutex while they are open.)
+  SplitJudge splitJudge_;
+  // The shares whose judge hears of each settled batch, and from which side.
+  FolderShares* judgedShares_ = nullptr;
+  bool asHelper_ = false;
   std::string destinationName_;
   uint32_t destinationUidFloor_ = 0;  // no message we append can get a smaller UID
   bool dropKeywords_ = false;         // second pass for messages whose keywords were refused

@@ -17,16 +17,39 @@ std::vector<const access::MessageMeta*> takeBatchFrom(
   return batch;
 }
 
-FolderShares::FolderShares(Target target, const std::vector<const access::MessageMeta*>& messages)
-    : target_(std::move(target)), messages_(messages) {
+FolderShares::FolderShares(Target target, const std::vector<const access::MessageMeta*>& messages,
+                           SplitJudge* judge)
+    : target_(std::move(target)), messages_(messages), judge_(judge) {
   ranges_.push_back({0, messages.size()});
 }
 
 std::vector<const access::MessageMeta*> FolderShares::takeBatch(size_t range, size_t maxCount,
                                                                 uint64_t maxBytes) {
   std::lock_guard lock(mutex_);
+  if (stopped_ && range != 0) return {};
+  if (judge_ && judge_->verdict() == SplitJudge::Verdict::kMeasuring) {
+    maxCount = std::min(maxCount, kMeasuringBatchMessages);
+    maxBytes = std::min(maxBytes, kMeasuringBatchBytes);
+  }
   Range& r = ranges_.at(range);
-  return takeBatchFrom(messages_, r.next, r.end, maxCount, maxBytes);
+  auto batch = takeBatchFrom(messages_, r.next, r.end, maxCount, maxBytes);
+  // Helpers take nothing once the split stopped: what their ranges left is range 0's.
+  for (size_t k = 1; batch.empty() && stopped_ && range == 0 && k < ranges_.size(); ++k) {
+    batch = takeBatchFrom(messages_, ranges_[k].next, ranges_[k].end, maxCount, maxBytes);
+  }
+  return batch;
+}
+
+void FolderShares::settled(size_t messages, bool byHelper) {
+  std::lock_guard lock(mutex_);
+  if (!judge_) return;
+  judge_->settled(messages, byHelper, SplitJudge::Clock::now());
+  if (judge_->verdict() == SplitJudge::Verdict::kOneConnection) stopped_ = true;
+}
+
+bool FolderShares::mayOfferLater() const {
+  std::lock_guard lock(mutex_);
+  return judge_ && !closed_ && !stopped_ && !judge_->helpersAllowed();
 }
 
 bool worthSplitting(size_t messages, uint64_t bytes) {
@@ -36,7 +59,7 @@ bool worthSplitting(size_t messages, uint64_t bytes) {
 std::pair<size_t, uint64_t> FolderShares::rangeToSplit() const {
   size_t best = ranges_.size();
   uint64_t bestBytes = 0;
-  if (closed_) return {best, bestBytes};
+  if (closed_ || stopped_ || (judge_ && !judge_->helpersAllowed())) return {best, bestBytes};
   for (size_t k = 0; k < ranges_.size(); ++k) {
     const Range& r = ranges_[k];
     uint64_t bytes = 0;
@@ -119,6 +142,12 @@ void ShareBoard::Ticket::withdraw(const std::shared_ptr<FolderShares>& shares) {
 }
 
 void ShareBoard::Ticket::atBatchBoundary() {
+  {
+    // A judged folder may have just measured one connection's rate: waiting helpers look
+    // again.
+    std::lock_guard lock(board_->mutex_);
+    board_->changed_.notify_all();
+  }
   if (board_->onBatch_) board_->onBatch_();
 }
 
@@ -151,13 +180,15 @@ std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> ShareBoard::awai
   std::unique_lock lock(mutex_);
   std::optional<std::pair<std::shared_ptr<FolderShares>, size_t>> found;
   while (!found) {
+    bool later = false;  // a judged folder still measuring one connection's rate
     for (const auto& shares : published_) {
       if (auto range = shares->split(waiting_)) {
         found = std::make_pair(shares, *range);
         break;
       }
+      later = later || shares->mayOfferLater();
     }
-    if (found || unpublished_ == 0) break;
+    if (found || (unpublished_ == 0 && !later)) break;
     changed_.wait(lock);
   }
   --waiting_;

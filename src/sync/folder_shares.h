@@ -15,6 +15,11 @@
 // ends with that error and the retry (one connection pair, all others of the folder idle)
 // recovers them as after a crash.
 //
+// A judged split (the default, MigrateOptions::judgeSplits) measures whether it pays
+// (split_judge.h): no range is handed out before the folder's copier has measured one
+// connection's rate, and once the rate over all connections shows no gain, helpers take no
+// more batches and range 0 goes on with what their ranges left.
+//
 // ShareBoard is the run's meeting point: idle workers wait on it for a range to take over
 // until no folder in progress can offer one any more.
 #pragma once
@@ -31,12 +36,16 @@
 #include "access/mail_access.h"
 #include "store/state_store.h"
 #include "sync/report.h"
+#include "sync/split_judge.h"
 
 namespace mf::sync {
 
 // A part smaller than this is not worth a second connection pair's SELECT and pipeline start.
 inline constexpr size_t kMinShareMessages = 500;
 inline constexpr uint64_t kMinShareBytes = 64ull << 20;
+// Batches while a judged split is measured (FolderShares::takeBatch).
+inline constexpr size_t kMeasuringBatchMessages = 100;
+inline constexpr uint64_t kMeasuringBatchBytes = 4ull << 20;
 
 // True if `messages` messages of `bytes` bytes in all make two parts at least.
 bool worthSplitting(size_t messages, uint64_t bytes);
@@ -69,15 +78,31 @@ class FolderShares {
   };
 
   // `messages` must stay alive and unchanged until close() returns. Range 0 is the whole
-  // list and belongs to the caller.
-  FolderShares(Target target, const std::vector<const access::MessageMeta*>& messages);
+  // list and belongs to the caller. With a `judge` (the caller's, which must outlive the
+  // shares and is only touched under their mutex until close() returns; it may go on from
+  // an earlier window of the same folder), whether the split pays is measured
+  // (split_judge.h): no part is handed out before one connection's rate is known, and once
+  // the folder's rate over all its connections shows no gain, none any more, helpers stop at
+  // their next batch and range 0 takes over what they leave.
+  FolderShares(Target target, const std::vector<const access::MessageMeta*>& messages,
+               SplitJudge* judge = nullptr);
 
   const Target& target() const { return target_; }
 
   // The next batch from the front of `range` (at most maxCount messages and maxBytes bytes,
-  // at least one message); empty when the range is done.
+  // at least one message); empty when the range is done, or for a helper's range once the
+  // split stopped. Range 0 then goes on with what the helpers' ranges left unstarted. While
+  // a judged split is measured, batches are small (kMeasuringBatch*): the rates are known
+  // within seconds even over a slow link, and the same small number of messages in flight
+  // on every connection keeps the two rates comparable.
   std::vector<const access::MessageMeta*> takeBatch(size_t range, size_t maxCount,
                                                     uint64_t maxBytes);
+
+  // A batch of `messages` settled (its outcomes recorded) by range 0's copier or a helper:
+  // what the judge measures.
+  void settled(size_t messages, bool byHelper);
+  // True while a judged split may still hand out a part once one connection's rate is known.
+  bool mayOfferLater() const;
 
   // Splits the biggest unstarted range and hands out its upper part as a new range, or
   // nullopt when no range is big enough or the shares are closed. `waiting`: the helpers
@@ -107,6 +132,8 @@ class FolderShares {
   std::pair<size_t, uint64_t> rangeToSplit() const;
   const Target target_;
   const std::vector<const access::MessageMeta*>& messages_;
+  SplitJudge* const judge_;
+  bool stopped_ = false;  // the judge found no gain: no more parts, helpers stop
   mutable std::mutex mutex_;
   std::condition_variable helpersDone_;
   std::vector<Range> ranges_;

@@ -28,6 +28,46 @@ FolderShares::Target target() {
   return {{}, {}, "INBOX", 7, 9};
 }
 
+// A judged split: no part before one connection's rate is known; a trial that is no faster
+// stops the helpers at their next batch, and range 0 copies what they left, each message once.
+TEST(FolderSharesTest, AJudgedSplitThatDoesNotPayGoesBackToRangeZero) {
+  using namespace std::chrono_literals;
+  Corpus c(3000, 1000);
+  SplitJudge::Limits limits;
+  limits.minSpan = 0ms;
+  SplitJudge judge(limits);
+  FolderShares shares(target(), c.pointers, &judge);
+  std::set<uint32_t> taken;
+  auto take = [&](size_t range) {
+    auto batch = shares.takeBatch(range, 500, UINT64_MAX);
+    for (const auto* m : batch) EXPECT_TRUE(taken.insert(m->uid).second) << m->uid;
+    return batch.size();
+  };
+  EXPECT_TRUE(shares.mayOfferLater());
+  EXPECT_EQ(take(0), kMeasuringBatchMessages);  // small batches while measuring
+  EXPECT_FALSE(shares.split());
+  shares.settled(100, false);
+  std::this_thread::sleep_for(20ms);
+  shares.settled(100, false);  // one connection: about 5,000 messages/s
+  EXPECT_FALSE(shares.mayOfferLater());
+  auto helper = shares.split();
+  ASSERT_TRUE(helper);
+  EXPECT_EQ(take(*helper), kMeasuringBatchMessages);
+  shares.settled(100, true);
+  for (int i = 0; i < 4; ++i) {  // all together: about 2,500 messages/s
+    std::this_thread::sleep_for(40ms);
+    shares.settled(100, i % 2 == 0);
+  }
+  EXPECT_EQ(judge.verdict(), SplitJudge::Verdict::kOneConnection);
+  EXPECT_FALSE(shares.split());
+  EXPECT_EQ(take(*helper), 0u);  // the helper stops
+  while (take(0) > 0) {
+  }
+  EXPECT_EQ(taken.size(), 3000u);  // range 0 took what the helper left
+  shares.finish({});
+  EXPECT_EQ(shares.close().size(), 1u);
+}
+
 TEST(FolderSharesTest, SmallFoldersAreNotSplit) {
   EXPECT_FALSE(worthSplitting(999, 999 * 1000));
   EXPECT_TRUE(worthSplitting(1000, 1000));

@@ -77,6 +77,10 @@ struct MigrateOptions {
   // part; false keeps one connection per folder, so destination UIDs follow the source's
   // order. Off for POP3 sources (one session per maildrop).
   bool splitFolders = true;
+  // For a folder bigger than listingWindow: measure whether the split pays (split_judge.h)
+  // and copy the rest of the folder over one connection when it does not; false splits
+  // whatever it costs. Smaller folders are split unmeasured.
+  bool judgeSplits = true;
   uint32_t retries = 8;
   std::chrono::milliseconds retryBackoff{1000};
   std::chrono::milliseconds retryBackoffCap{60'000};

@@ -26,6 +26,11 @@ uses every connection --parallel allows. This module proves, against real server
   middle of the folder has saved its watermark at the last window it finished (the state file
   says so), and the next run copies the rest: nothing lost, nothing twice; --dry-run plans
   every window.
+- by default whether a split pays is measured (sync/split_judge.h): behind a destination
+  that holds back each connection (fault_proxy --trickle) the split is kept; behind one
+  whose limit all connections share (--trickle-total) the folder goes back to one
+  connection after the trial, the helpers stop and the folder's own connection copies what
+  they left: exact both times.
 Every migration goes to a destination user of its own, so the tests are independent.
 """
 
@@ -45,6 +50,9 @@ from mftest import MAILFERRY, ServerTestCase
 
 BIG = 3000  # one worker per 1,000 new messages: --parallel 3 gives 3 workers (sync/migrator.h)
 PARALLEL = ["--parallel", "3"]
+# These tests are about how a split folder is copied: on loopback a split is not always faster,
+# and by default the run would go back to one connection (split_judge.h, tests 8 and 9).
+SPLIT = PARALLEL + ["--split-always"]
 SPLIT_NOTE = "copied over 3 connections at once (split by UID range)"
 SEED = int(os.environ.get("MF_TEST_SEED", "42"))
 
@@ -182,7 +190,7 @@ class SplitFolders(ServerTestCase):
         # all but 1,000 of these 3,000 tiny messages before the third is logged in; a part is
         # only split off while 1,000 are unstarted (sync/folder_shares.h).
         summary, _, context = self.migrate("alice", "alice",
-                                           PARALLEL + ["--batch-messages", "100"])
+                                           SPLIT + ["--batch-messages", "100"])
         connections = (self.src.logins("alice") - before[0],
                        self.dst.logins("alice") - before[1])
         self.assertEqual(summary["copied"], BIG, context)
@@ -231,7 +239,7 @@ class SplitFolders(ServerTestCase):
         rng = random.Random(SEED)
         state = os.path.join(self.run_dir, "state-bob-carol.db")
         argv, env = self.argv_env("bob", "carol", state,
-                                  PARALLEL + ["--batch-messages", "100", "--progress", "none"])
+                                  SPLIT + ["--batch-messages", "100", "--progress", "none"])
         # Like test_migrate's kill test, each run starts as soon as the one before is dead:
         # the killed sessions' last appends may still be landing (recovery must wait for
         # them). What the destination held at each kill is only listed then, read after.
@@ -260,7 +268,7 @@ class SplitFolders(ServerTestCase):
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             snapshots.append((have, self.inbox_files(self.dst, "carol")))
-        summary, _, context = self.migrate("bob", "carol", PARALLEL + ["--batch-messages", "100"])
+        summary, _, context = self.migrate("bob", "carol", SPLIT + ["--batch-messages", "100"])
         # At least one kill hit a split copy in flight: INBOX partly copied, and not as a
         # prefix of the source's order (a second connection was appending the upper part).
         kills = []  # (INBOX messages when the run started, at its kill, a prefix?, duplicates)
@@ -288,7 +296,7 @@ class SplitFolders(ServerTestCase):
                                         "--every", "2", "--faulty-connections", "1"])
         summary, notices, context = self.migrate(
             "alice", "dave",
-            PARALLEL + ["--batch-messages", "100", "--retry-backoff", "0.2", "--timeout", "10"],
+            SPLIT + ["--batch-messages", "100", "--retry-backoff", "0.2", "--timeout", "10"],
             dst=dst, dst_url=proxy.url("dave"))
         stats = proxy.stop()  # its last stats write happens on SIGTERM
         context += "\nproxy stats: %s\nproxy log: %s" % (json.dumps(stats), proxy.log())
@@ -339,7 +347,7 @@ class SplitFolders(ServerTestCase):
                 held.append(f)
         state = os.path.join(self.run_dir, "state-alice-slots.db")
         argv, env = self.argv_env("alice", "alice", state,
-                                  ["--json"] + PARALLEL + ["--batch-messages", "100"], dst=dst,
+                                  ["--json"] + SPLIT + ["--batch-messages", "100"], dst=dst,
                                   src_url=src.url("alice"))
         before = (self.src.logins("alice"), dst.logins("alice"))
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -390,7 +398,7 @@ class SplitFolders(ServerTestCase):
         self.assertEqual(self.inbox(planned)["planned_messages"], BIG, context)
         self.assertEqual(planned["copied"], 0, context)
         summary, _, context = self.migrate(
-            "alice", "alice", PARALLEL + ["--batch-messages", "100"] + window, dst=dst,
+            "alice", "alice", SPLIT + ["--batch-messages", "100"] + window, dst=dst,
             state_name=state)
         self.assertEqual(summary["copied"], BIG, context)
         self.assertEqual(summary["failed"], 0, context)
@@ -450,6 +458,46 @@ class SplitFolders(ServerTestCase):
         again, _, context = self.migrate("alice", "dave", PARALLEL, dst=dst, state_name=state)
         self.assertEqual(again["copied"], 0, context)
         self.assertEqual(again["failed"], 0, context)
+
+
+    def judged(self, name, proxy_args):
+        """alice's INBOX (3,000 messages) through a proxy in front of a destination of its own,
+        split judged (the default); returns (the INBOX report, context)."""
+        self.manifest("alice")
+        dst = self.start_server(name, "slash")
+        self.addCleanup(self.stop_server, name)
+        proxy = self.proxy("dst", dst, ["--direction", "c2s"] + proxy_args)
+        # Measured on folders bigger than a listing window: 3,000 messages are, with 2,500
+        # (the first window big enough to split once one connection's rate is known).
+        args = PARALLEL + ["--listing-window", "2500"]
+        summary, _, context = self.migrate("alice", "alice", args, dst=dst,
+                                           dst_url=proxy.url("alice"),
+                                           state_name="state-%s.db" % name)
+        self.assertEqual(summary["copied"], BIG, context)
+        self.assertEqual(summary["failed"], 0, context)
+        self.assertExact("alice", "alice", dst=dst, context=context)
+        again, _, context2 = self.migrate("alice", "alice", args, dst=dst,
+                                          dst_url=proxy.url("alice"),
+                                          state_name="state-%s.db" % name)
+        self.assertEqual(again["copied"], 0, context2)
+        return self.inbox(summary), context
+
+    def test_8_a_split_that_pays_is_kept(self):
+        # Each connection's uploads held to 300 KB/s: three carry three times as much.
+        inbox, context = self.judged("dst-judge-pays", ["--trickle", "300000"])
+        self.assertEqual([n for n in inbox["notes"] if "one connection" in n], [], context)
+        self.assertTrue([n for n in inbox["notes"]
+                         if re.match(r"copied over [23] connections at once", n)], context)
+
+    def test_9_a_split_that_does_not_pay_goes_back_to_one_connection(self):
+        # 100 KB/s for all the connections together: more of them carry no more. (Low enough
+        # that one connection fills it on a busy machine too: where it cannot, more
+        # connections are faster, and the split is rightly kept.)
+        inbox, context = self.judged("dst-judge-shared", ["--trickle-total", "100000"])
+        notes = [n for n in inbox["notes"] if n.startswith("copied over one connection: split "
+                                                          "over")]
+        self.assertEqual(len(notes), 1, context)
+        self.assertEqual([n for n in inbox["notes"] if "connections at once" in n], [], context)
 
 
 if __name__ == "__main__":
