@@ -48,6 +48,23 @@ MessageRecord failedRecord(const access::MessageMeta& meta, const Status& status
   return r;
 }
 
+// What a big folder's report says of its split over `connections` (helpers and the folder's
+// own): empty when it was not split; the judge's rates when it measured them.
+std::string splitNote(const SplitJudge& judge, size_t connections) {
+  char rates[96];
+  std::snprintf(rates, sizeof rates, "%.0f messages/s against %.0f over one", judge.splitRate(),
+                judge.oneConnectionRate());
+  if (judge.verdict() == SplitJudge::Verdict::kOneConnection) {
+    return "copied over one connection: split over " + std::to_string(connections) +
+           " for a trial, the folder went no faster (" + rates + ")";
+  }
+  if (connections < 2) return "";
+  const bool measured =
+      judge.verdict() == SplitJudge::Verdict::kSplit && judge.oneConnectionRate() > 0;
+  return "copied over " + std::to_string(connections) + " connections at once (split by UID range" +
+         (measured ? std::string(": ") + rates : std::string()) + ")";
+}
+
 // The batches of `messages`, in order, for FolderCopier::copyMessages.
 FolderCopier::BatchSource batchesOf(const std::vector<const access::MessageMeta*>& messages) {
   return [&messages, i = size_t{0}](size_t maxCount, uint64_t maxBytes) mutable {
@@ -346,25 +363,8 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
                              " message(s) listed here are in other folders too: copied with "
                              "those, not here");
     }
-    if (splitJudge_.verdict() == SplitJudge::Verdict::kOneConnection) {
-      char rates[96];
-      std::snprintf(rates, sizeof rates, "%.0f messages/s against %.0f over one",
-                    splitJudge_.splitRate(), splitJudge_.oneConnectionRate());
-      report.notes.push_back("copied over one connection: split over " +
-                             std::to_string(helpers_.size() + 1) +
-                             " for a trial, the folder went no faster (" + rates + ")");
-    } else if (!helpers_.empty()) {
-      std::string measured;
-      if (splitJudge_.verdict() == SplitJudge::Verdict::kSplit &&
-          splitJudge_.oneConnectionRate() > 0) {
-        char rates[96];
-        std::snprintf(rates, sizeof rates, ": %.0f messages/s against %.0f over one",
-                      splitJudge_.splitRate(), splitJudge_.oneConnectionRate());
-        measured = rates;
-      }
-      report.notes.push_back("copied over " + std::to_string(helpers_.size() + 1) +
-                             " connections at once (split by UID range" + measured + ")");
-    }
+    std::string split = splitNote(splitJudge_, helpers_.size() + 1);
+    if (!split.empty()) report.notes.push_back(std::move(split));
     std::string ownFlagsNote = ownFlags_.note("copied without them");
     if (!ownFlagsNote.empty()) report.notes.push_back(std::move(ownFlagsNote));
   }
@@ -644,7 +644,9 @@ Status FolderCopier::copyFolder(const std::vector<const access::MessageMeta*>& t
   judgedShares_ = nullptr;
   // A split the judge stopped after this copier's own range was done: the helpers' ranges
   // may hold messages nobody started.
-  if (status) status = copyWithSecondPasses(fromRangeZero, report);
+  if (status && splitJudge_.verdict() == SplitJudge::Verdict::kOneConnection) {
+    status = copyWithSecondPasses(fromRangeZero, report);
+  }
 
   for (ShareOutcome& part : outcomes) {
     helpers_.insert(part.helper);
