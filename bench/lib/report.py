@@ -114,9 +114,23 @@ def targets(agg):
     return out
 
 
+def link_of(meta):
+    """What the tools' connections went through, when it is not plain IMAP on loopback."""
+    parts = []
+    if meta.get("tls"):
+        parts.append("TLS (imaps)")
+    if meta.get("rtt_ms"):
+        parts.append("a %d ms round trip (fault_proxy)" % meta["rtt_ms"])
+    return " and ".join(parts)
+
+
 def render(agg, meta):
     lines = []
     p = lines.append
+    link = link_of(meta)
+    if link:
+        p("Connections: %s." % link)
+        p("")
     for scen, title in SCENARIOS:
         if scen not in agg:
             continue
@@ -169,6 +183,11 @@ def render(agg, meta):
     if tg:
         p("### Targets (medians of this run)")
         p("")
+        link = link_of(meta)
+        if link:
+            p("This run is over %s: the issue sets these targets for plain IMAP on loopback, "
+              "so here they are for reference only." % link)
+            p("")
         p("| target | limit | measured | |")
         p("|---|---|---|---|")
         for t in tg:
