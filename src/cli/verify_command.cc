@@ -23,6 +23,7 @@ struct VerifyArgs {
   bool deep = false;
   bool includeDeleted = false;
   bool json = false;
+  size_t listingWindow = sync::VerifyOptions{}.listingWindow;
   std::string statePath;
   bool noState = false;
 };
@@ -82,6 +83,10 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
   cmd->add_flag("--include-deleted", args->includeDeleted,
                 "expect messages flagged \\Deleted on the destination too");
   cmd->add_flag("--json", args->json, "print the report as one JSON object");
+  cmd->add_option("--listing-window", args->listingWindow,
+                  "a folder with more messages than this is listed (and with --deep read) this "
+                  "many at a time, so memory stays bounded (default 5000)")
+      ->check(CLI::Range(size_t{1}, size_t{10000000}));
   auto* state = cmd->add_option(
       "--state", args->statePath,
       std::string("migrate's state file, read only: a folder earlier runs copied under another "
@@ -123,6 +128,7 @@ std::function<int()> addVerifyCommand(CLI::App& app) {
     options.plan = std::move(plan).value();
     options.deep = args->deep;
     options.includeDeleted = args->includeDeleted;
+    options.listingWindow = args->listingWindow;
     std::vector<Notice> presetNotices;
     applyPresetFolderRules(ends->from, ends->to, options.plan, presetNotices);
     for (const auto& n : presetNotices) printNotice(n);

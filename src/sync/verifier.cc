@@ -3,102 +3,87 @@
 #include <algorithm>
 #include <functional>
 #include <future>
-#include <map>
 #include <optional>
-#include <set>
 
-#include "base/ascii.h"
-#include "message/imap_date.h"
 #include "sync/content_hash.h"
 #include "sync/flags.h"
+#include "sync/folder_comparison.h"
 #include "sync/folder_naming.h"
 
 namespace mf::sync {
 namespace {
 
-std::set<std::string> normalizedFlags(const access::MessageMeta& m, bool includeDeleted) {
-  std::set<std::string> out;
-  for (const auto& f : m.flags) {
-    std::string l = toLowerAscii(f);
-    if (l == "\\recent") continue;
-    if (isServerOwnFlag(f)) continue;  // no client can set it (flags.h): counted apart
-    if (!includeDeleted && l == "\\deleted") continue;
-    out.insert(l);
-  }
-  return out;
-}
-
-std::string joinFlags(const std::set<std::string>& flags) {
-  std::string out = "(";
-  for (const auto& f : flags) {
-    if (out.size() > 1) out += ' ';
-    out += f;
-  }
-  return out + ")";
-}
-
-std::string describe(const access::MessageMeta& m) {
-  std::string s = "UID " + std::to_string(m.uid);
-  s += m.messageId.empty() ? " (no Message-ID)" : " " + m.messageId;
-  s += ", " + std::to_string(m.size) + " bytes, " + m.internalDate;
-  return s;
-}
-
-// Identity key for pairing: content hash (deep) or Message-ID + size.
-using KeyFn = std::function<std::string(const access::MessageMeta&)>;
-
-void compareFolder(const std::vector<access::MessageMeta>& src,
-                   const std::vector<access::MessageMeta>& dst, const KeyFn& srcKey,
-                   const KeyFn& dstKey, bool includeDeleted, FolderVerification& out) {
-  std::multimap<std::string, const access::MessageMeta*> pool;
-  for (const auto& d : dst) pool.emplace(dstKey(d), &d);
-  for (const auto& s : src) {
-    auto it = pool.find(srcKey(s));
-    if (it == pool.end()) {
-      out.missing.push_back(describe(s));
-      continue;
-    }
-    const access::MessageMeta& d = *it->second;
-    auto sf = normalizedFlags(s, includeDeleted);
-    auto df = normalizedFlags(d, includeDeleted);
-    if (sf != df) {
-      out.flagDifferences.push_back(describe(s) + ": source flags " + joinFlags(sf) +
-                                    ", destination UID " + std::to_string(d.uid) + " has " +
-                                    joinFlags(df));
-    }
-    if (s.dateAssumed) {
-      // "Now" at this listing against "now" at the copy: nothing to compare.
-      ++out.sourceUndated;
-    } else if (message::parseImapDateTime(s.internalDate) !=
-               message::parseImapDateTime(d.internalDate)) {
-      out.dateDifferences.push_back(describe(s) + ": destination UID " + std::to_string(d.uid) +
-                                    " has internal date " + d.internalDate);
-    }
-    pool.erase(it);
-  }
-  for (const auto& [key, d] : pool) out.extra.push_back(describe(*d));
-}
-
-// The source server's own flags (flags.h) are left out of the comparison: said in a note.
-void noteServerOwnFlags(const std::vector<access::MessageMeta>& src, FolderVerification& out) {
-  ServerOwnFlagTally tally;
-  for (const auto& m : src) tally.add(m.flags);
-  std::string note = tally.note("not compared");
-  if (!note.empty()) out.notes.push_back(std::move(note));
-}
-
 // The keys of every message of `folders` (folder_plan.h rule 5), read on `reader`, which is
-// then left with `reopen` open for reading again.
+// left with the last of them open: the caller opens the folder it lists next.
 Result<MessageKeys> readMessageKeys(access::MailSource& reader,
-                                    const std::vector<access::Folder>& folders, bool skipDeleted,
-                                    const access::Folder& reopen) {
+                                    const std::vector<access::Folder>& folders, bool skipDeleted) {
   MessageKeys keys;
   for (const access::Folder& folder : folders) {
     MF_ASSIGN_OR_RETURN(auto view, reader.openForReadAndList(folder, 1, /*withMessageId=*/true));
     addMessageKeys(view.metas, skipDeleted, keys);
   }
-  MF_RETURN_IF_ERROR(reader.openForRead(reopen).status());
   return keys;
+}
+
+using WindowFn = std::function<Status(std::vector<access::MessageMeta>&)>;
+
+// Opens `folder` on `reader` and gives its listing to `onWindow`: in one piece (open and list
+// in one round trip) when STATUS said it holds no more than `window` messages, else a window
+// at a time, so that no more than one window's listing is held at once.
+Status listInWindows(access::MailSource& reader, const access::Folder& folder,
+                     uint32_t expectedMessages, size_t window, const WindowFn& onWindow) {
+  if (expectedMessages <= window) {
+    MF_ASSIGN_OR_RETURN(auto view, reader.openForReadAndList(folder, 1, /*withMessageId=*/true));
+    return onWindow(view.metas);
+  }
+  MF_RETURN_IF_ERROR(reader.openForRead(folder).status());
+  MF_ASSIGN_OR_RETURN(auto windows, reader.planListingWindows(1, window));
+  const auto& first = windows.firstUids;
+  for (size_t k = 0; k < first.size(); ++k) {
+    uint32_t last = k + 1 < first.size() ? first[k + 1] - 1 : UINT32_MAX;
+    MF_ASSIGN_OR_RETURN(auto metas, reader.listMessagesBetween(first[k], last, true));
+    MF_RETURN_IF_ERROR(onWindow(metas));
+  }
+  return Status::ok();
+}
+
+// Lists the messages `uids` (ascending) of the folder open on `reader` once more, for the
+// report's lines: in ranges of at most `window` UIDs, a new range after a gap of more than
+// kDescribeGap UIDs, so a few differences cost a few small listings.
+Status listAgain(access::MailSource& reader, const std::vector<uint32_t>& uids, size_t window,
+                 const std::function<void(const std::vector<access::MessageMeta>&)>& onWindow) {
+  constexpr uint32_t kDescribeGap = 1024;
+  size_t i = 0;
+  while (i < uids.size()) {
+    size_t j = i + 1;
+    while (j < uids.size() && uids[j] - uids[i] < window && uids[j] - uids[j - 1] <= kDescribeGap) {
+      ++j;
+    }
+    MF_ASSIGN_OR_RETURN(auto metas, reader.listMessagesBetween(uids[i], uids[j - 1], true));
+    onWindow(metas);
+    i = j;
+  }
+  return Status::ok();
+}
+
+// Adds a listed window to `side`, keyed by Message-ID and size, or with `deep` by the SHA-256
+// of each body, read from `reader` (the folder is open there).
+Status addWindow(access::MailSource& reader, const std::vector<access::MessageMeta>& metas,
+                 bool deep, bool sourceSide, VerifySide& side) {
+  if (!deep) {
+    for (const auto& m : metas) side.add(m, pairingKeyOf(m.messageId, m.size));
+    return Status::ok();
+  }
+  std::vector<uint32_t> uids;
+  uids.reserve(metas.size());
+  for (const auto& m : metas) uids.push_back(m.uid);
+  MF_ASSIGN_OR_RETURN(auto digests, digestBodies(reader, uids));
+  for (const auto& m : metas) {
+    auto found = digests.find(m.uid);
+    side.add(m, found == digests.end() ? unpairableKey(sourceSide, m.uid)
+                                       : pairingKeyOfDigest(found->second.sha256Hex));
+  }
+  return Status::ok();
 }
 
 // Rule 1 of the header: the folder migrate's records name for this mapping, if it is another
@@ -152,8 +137,8 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
   FolderPlan plan =
       planFolders(sourceFolders, destinationFolders, destination.separator(), options.plan);
 
-  std::optional<MessageKeys> storedElsewhere;       // read when a folder first needs it
-  std::optional<MessageKeys> destinationElsewhere;  // the same on a destination like Gmail
+  // Which destination folder each source folder is compared with (the header's rules).
+  std::vector<const access::Folder*> targets;
   for (const auto& m : plan.folders) {
     FolderVerification fv;
     fv.source = m.source.displayName();
@@ -170,45 +155,48 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
       }
     }
     fv.destination = joinPath(target ? target->path : m.destinationPath);
+    targets.push_back(target);
+    report.folders.push_back(std::move(fv));
+  }
+  // Every folder's size, both sides at once, each side's STATUS pipelined: a folder bigger
+  // than a listing window is listed a window at a time. A failed STATUS counts as small: the
+  // listing then says what is wrong.
+  std::vector<access::Folder> sourceList, destinationList;
+  for (size_t i = 0; i < plan.folders.size(); ++i) {
+    sourceList.push_back(plan.folders[i].source);
+    if (targets[i]) destinationList.push_back(*targets[i]);
+  }
+  auto destinationCounts = std::async(
+      std::launch::async, [&] { return destinationReader.folderStatuses(destinationList); });
+  auto sourceCounts = source.folderStatuses(sourceList);
+  auto destinationCountsGot = destinationCounts.get();
+  auto messagesOf = [](const std::vector<Result<access::FolderStatus>>& statuses, size_t i) {
+    return i < statuses.size() && statuses[i].isOk() ? statuses[i]->messages : 0u;
+  };
+
+  const size_t window = std::max<size_t>(1, options.listingWindow);
+  std::optional<MessageKeys> storedElsewhere;       // read when a folder first needs it
+  std::optional<MessageKeys> destinationElsewhere;  // the same on a destination like Gmail
+  size_t destinationIndex = 0;
+  for (size_t i = 0; i < plan.folders.size(); ++i) {
+    const FolderMapping& m = plan.folders[i];
+    const access::Folder* target = targets[i];
+    FolderVerification& fv = report.folders[i];
+    const uint32_t sourceExpected = messagesOf(sourceCounts, i);
+    const uint32_t destinationExpected =
+        target ? messagesOf(destinationCountsGot, destinationIndex++) : 0;
     auto run = [&]() -> Status {
-      // Both sides at once, each on its own connection, each opening and listing its folder
-      // in one round trip: over a long link a folder costs one round trip here, not four.
-      std::future<Result<access::MailSource::ReadView>> dstView;
+      VerifySide sourceSide(options.includeDeleted), destinationSide(options.includeDeleted);
+      // The destination side on its own connection while the source side is read: over a
+      // long link a small folder costs one round trip here, not two.
+      std::future<Status> destinationListed;
       if (target) {
-        dstView = std::async(std::launch::async, [&] {
-          return destinationReader.openForReadAndList(*target, 1, /*withMessageId=*/true);
-        });
-      }
-      auto srcView = source.openForReadAndList(m.source, 1, /*withMessageId=*/true);
-      std::optional<Result<access::MailSource::ReadView>> dstListed;
-      if (dstView.valid()) dstListed = dstView.get();
-      MF_RETURN_IF_ERROR(srcView.status());
-      std::vector<access::MessageMeta> src = std::move(srcView->metas);
-      if (!options.includeDeleted) {
-        std::erase_if(src, [](const access::MessageMeta& x) { return x.hasFlag("\\Deleted"); });
-      }
-      if (m.onlyWhatNoOtherFolderHolds) {
-        // folder_plan.h rule 5: what other folders hold is compared there, as migrate
-        // copied it there.
-        if (!storedElsewhere) {
-          MF_ASSIGN_OR_RETURN(storedElsewhere, readMessageKeys(source, plan.storedElsewhere,
-                                                               !options.includeDeleted, m.source));
-        }
-        if (size_t dropped = dropMessagesWithKeys(*storedElsewhere, src)) {
-          fv.notes.push_back(std::to_string(dropped) +
-                             " message(s) here are in other folders too: compared there");
-        }
-      }
-      fv.sourceMessages = src.size();
-      noteServerOwnFlags(src, fv);
-      std::vector<access::MessageMeta> dst;
-      if (dstListed) {
-        MF_RETURN_IF_ERROR(dstListed->status());
-        dst = std::move((*dstListed)->metas);
-        if (m.onlyWhatNoOtherFolderHolds && target->specialUse == access::SpecialUse::kAll) {
-          // The destination's folder shows all mail too (Gmail): what its other folders
-          // hold is compared there.
-          if (!destinationElsewhere) {
+        destinationListed = std::async(std::launch::async, [&]() -> Status {
+          // The destination's folder shows all mail too (Gmail): what its other folders hold
+          // is compared there.
+          const bool dropOthers =
+              m.onlyWhatNoOtherFolderHolds && target->specialUse == access::SpecialUse::kAll;
+          if (dropOthers && !destinationElsewhere) {
             std::vector<access::Folder> others;
             for (const access::Folder& other : destinationFolders) {
               if (other.selectable && other.specialUse != access::SpecialUse::kAll) {
@@ -216,45 +204,74 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
               }
             }
             MF_ASSIGN_OR_RETURN(destinationElsewhere,
-                                readMessageKeys(destinationReader, others, false, *target));
+                                readMessageKeys(destinationReader, others, false));
           }
-          dropMessagesWithKeys(*destinationElsewhere, dst);
+          return listInWindows(destinationReader, *target, destinationExpected, window,
+                               [&](std::vector<access::MessageMeta>& metas) -> Status {
+                                 if (dropOthers) dropMessagesWithKeys(*destinationElsewhere, metas);
+                                 return addWindow(destinationReader, metas, options.deep,
+                                                  /*sourceSide=*/false, destinationSide);
+                               });
+        });
+      }
+      size_t inOtherFolders = 0;
+      ServerOwnFlagTally serverOwnFlags;
+      Status sourceListed = [&]() -> Status {
+        if (m.onlyWhatNoOtherFolderHolds && !storedElsewhere) {
+          // folder_plan.h rule 5: what other folders hold is compared there, as migrate
+          // copied it there.
+          MF_ASSIGN_OR_RETURN(storedElsewhere, readMessageKeys(source, plan.storedElsewhere,
+                                                               !options.includeDeleted));
         }
-      } else if (!src.empty()) {
+        return listInWindows(source, m.source, sourceExpected, window,
+                             [&](std::vector<access::MessageMeta>& metas) -> Status {
+                               if (!options.includeDeleted) {
+                                 std::erase_if(metas, [](const access::MessageMeta& x) {
+                                   return x.hasFlag("\\Deleted");
+                                 });
+                               }
+                               if (m.onlyWhatNoOtherFolderHolds) {
+                                 inOtherFolders += dropMessagesWithKeys(*storedElsewhere, metas);
+                               }
+                               for (const auto& x : metas) serverOwnFlags.add(x.flags);
+                               return addWindow(source, metas, options.deep,
+                                                /*sourceSide=*/true, sourceSide);
+                             });
+      }();
+      Status destinationStatus = destinationListed.valid() ? destinationListed.get() : Status::ok();
+      MF_RETURN_IF_ERROR(sourceListed);
+      if (inOtherFolders) {
+        fv.notes.push_back(std::to_string(inOtherFolders) +
+                           " message(s) here are in other folders too: compared there");
+      }
+      // The source server's own flags (flags.h) are left out of the comparison: said here.
+      std::string ownFlagsNote = serverOwnFlags.note("not compared");
+      if (!ownFlagsNote.empty()) fv.notes.push_back(std::move(ownFlagsNote));
+      fv.sourceMessages = sourceSide.size();
+      MF_RETURN_IF_ERROR(destinationStatus);
+      if (!target && sourceSide.size() > 0) {
         fv.error = "destination folder '" + fv.destination + "' does not exist";
       }
-      fv.destinationMessages = dst.size();
-      if (options.deep) {
-        std::vector<uint32_t> su, du;
-        for (const auto& x : src) su.push_back(x.uid);
-        for (const auto& x : dst) du.push_back(x.uid);
-        // The two sides' bodies are read at the same time too.
-        std::future<Result<std::map<uint32_t, BodyDigest>>> dstDigests;
-        if (!du.empty()) {
-          dstDigests =
-              std::async(std::launch::async, [&] { return digestBodies(destinationReader, du); });
-        }
-        auto srcDigests = digestBodies(source, su);
-        std::map<uint32_t, BodyDigest> dh;
-        if (dstDigests.valid()) {
-          MF_ASSIGN_OR_RETURN(dh, dstDigests.get());
-        }
-        MF_ASSIGN_OR_RETURN(auto sh, std::move(srcDigests));
-        compareFolder(
-            src, dst, [&](const access::MessageMeta& x) { return "sha256:" + sh[x.uid].sha256Hex; },
-            [&](const access::MessageMeta& x) { return "sha256:" + dh[x.uid].sha256Hex; },
-            options.includeDeleted, fv);
-      } else {
-        auto key = [](const access::MessageMeta& x) {
-          return x.messageId + "\n" + std::to_string(x.size);
-        };
-        compareFolder(src, dst, key, key, options.includeDeleted, fv);
+      fv.destinationMessages = destinationSide.size();
+      Comparison comparison = Comparison::of(sourceSide, destinationSide);
+      fv.sourceUndated = comparison.sourceUndated;
+      if (comparison.identical()) return Status::ok();
+      // The lines quote what the compact entries left out: the messages that differ are
+      // listed again (each side's folder is still open on its connection).
+      DifferenceWriter writer(comparison, fv);
+      if (target) {
+        MF_RETURN_IF_ERROR(listAgain(
+            destinationReader, comparison.destinationUidsToDescribe(), window,
+            [&](const std::vector<access::MessageMeta>& w) { writer.destinationListed(w); }));
       }
+      MF_RETURN_IF_ERROR(
+          listAgain(source, comparison.sourceUidsToDescribe(), window,
+                    [&](const std::vector<access::MessageMeta>& w) { writer.sourceListed(w); }));
+      writer.finish();
       return Status::ok();
     };
     Status s = run();
     if (!s) fv.error = s.message();
-    report.folders.push_back(std::move(fv));
   }
   return report;
 }

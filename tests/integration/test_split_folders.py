@@ -415,6 +415,73 @@ class SplitFolders(ServerTestCase):
         again, _, context = self.migrate("alice", "alice", PARALLEL, dst=dst, state_name=state)
         self.assertEqual(again["copied"], 0, context)
         self.assertEqual(again["failed"], 0, context)
+        self.verify_in_windows(dst)
+
+    def verify_inbox(self, dst, args):
+        res = self.mailferry("verify", self.src, dst, ["--json", "--no-state"] + args,
+                             user="alice", dst_user="alice")
+        report = json.loads(res.stdout.splitlines()[-1])
+        inbox = [f for f in report["folders"] if f["source"] == "INBOX"]
+        self.assertEqual(len(inbox), 1, res.stdout)
+        return res.returncode, inbox[0], res.stdout + res.stderr
+
+    def verify_in_windows(self, dst):
+        """verify lists a folder bigger than its --listing-window a window at a time (with
+        --deep, reads it so too) and finds the same differences as with the folder listed
+        whole: its lines come from listing the differing messages again."""
+        for deep in ([], ["--deep"]):
+            code, inbox, out = self.verify_inbox(dst, ["--listing-window", "700"] + deep)
+            self.assertEqual(code, 0, out)
+            self.assertTrue(inbox["identical"], out)
+            self.assertEqual((inbox["source_messages"], inbox["destination_messages"]),
+                             (BIG, BIG), out)
+        # Three differences on the destination: a copy expunged (missing), a keyword added
+        # (flags), a message no source folder holds (extra).
+        conn = dst.imap("alice")
+        try:
+            conn.select("INBOX")
+            typ, data = conn.uid("FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            self.assertEqual(typ, "OK")
+            ids = {}
+            for item in data:
+                if not isinstance(item, tuple):
+                    continue
+                uid = int(re.search(rb"UID (\d+)", item[0]).group(1))
+                found = re.search(rb"<[^>]+>", item[1])
+                if found:
+                    ids.setdefault(found.group(0).decode(), []).append(uid)
+            unique = sorted((uids[0], mid) for mid, uids in ids.items() if len(uids) == 1)
+            self.assertGreater(len(unique), 2000)
+            (gone_uid, gone_id), (flag_uid, flag_id) = unique[10], unique[2500]
+            conn.uid("STORE", str(gone_uid), "+FLAGS.SILENT", "(\\Deleted)")
+            conn.expunge()
+            conn.uid("STORE", str(flag_uid), "+FLAGS.SILENT", "($Verified)")
+            extra_id = "<extra-%d@windows.mailferry.test>" % SEED
+            conn.append("INBOX", None, None,
+                        ("From: x@example.test\r\nMessage-ID: %s\r\nSubject: extra\r\n\r\n"
+                         "not from the source\r\n" % extra_id).encode())
+        finally:
+            conn.logout()
+        whole = None
+        for args in (["--listing-window", "700"], [], ["--listing-window", "700", "--deep"]):
+            code, inbox, out = self.verify_inbox(dst, args)
+            self.assertEqual(code, 1, out)  # differences
+            self.assertEqual((inbox["source_messages"], inbox["destination_messages"]),
+                             (BIG, BIG), out)
+            self.assertEqual(len(inbox["missing"]), 1, out)
+            self.assertIn(gone_id, inbox["missing"][0], out)
+            self.assertEqual(len(inbox["extra"]), 1, out)
+            self.assertIn(extra_id, inbox["extra"][0], out)
+            self.assertEqual(len(inbox["flag_differences"]), 1, out)
+            self.assertIn(flag_id, inbox["flag_differences"][0], out)
+            self.assertRegex(inbox["flag_differences"][0], r"destination UID %d has \(.*"
+                             r"\$verified.*\)$" % flag_uid, out)
+            self.assertEqual(inbox["date_differences"], [], out)
+            if "--deep" not in args:
+                # Listed in windows or whole: the same lines.
+                if whole is not None:
+                    self.assertEqual(inbox, whole, out)
+                whole = inbox
 
     def test_7_a_run_stopped_mid_folder_resumes_from_the_last_window_it_finished(self):
         manifest = self.manifest("alice")
