@@ -86,6 +86,23 @@ MailSource::ListingWindows listingWindowsOf(std::vector<uint32_t> uids, uint64_t
   return out;
 }
 
+Status listMessagesAgain(MailSource& source, const std::vector<uint32_t>& uids, size_t window,
+                         bool withMessageId,
+                         const std::function<void(const std::vector<MessageMeta>&)>& onWindow) {
+  constexpr uint32_t kGap = 1024;
+  if (window == 0) window = 1;
+  size_t i = 0;
+  while (i < uids.size()) {
+    size_t j = i + 1;
+    while (j < uids.size() && uids[j] - uids[i] < window && uids[j] - uids[j - 1] <= kGap) ++j;
+    MF_ASSIGN_OR_RETURN(auto metas,
+                        source.listMessagesBetween(uids[i], uids[j - 1], withMessageId));
+    onWindow(metas);
+    i = j;
+  }
+  return Status::ok();
+}
+
 Result<DestinationFolderInfo> MailDestination::subscribeAndOpenForAppend(const Folder& folder,
                                                                          Status& subscribed) {
   subscribed = subscribe(folder);

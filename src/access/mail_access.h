@@ -127,6 +127,15 @@ class MailSource {
 MailSource::ListingWindows listingWindowsOf(std::vector<uint32_t> uids, uint64_t bytes,
                                             size_t window);
 
+// Lists the messages `uids` (ascending) of the folder open on `source`, for a caller that
+// kept only their UIDs: in UID ranges (listMessagesBetween) of at most `window` UIDs, a new
+// range after a gap of more than 1,024 UIDs, so a few messages cost a few small listings and
+// no listing holds more than a window. Each range's listing goes to `onWindow`; it may hold
+// messages between the UIDs asked for, and lacks those gone since.
+Status listMessagesAgain(MailSource& source, const std::vector<uint32_t>& uids, size_t window,
+                         bool withMessageId,
+                         const std::function<void(const std::vector<MessageMeta>&)>& onWindow);
+
 struct DestinationFolderInfo {
   FolderStatus status;
   std::vector<std::string> permanentFlags;  // from PERMANENTFLAGS

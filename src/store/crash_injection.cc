@@ -37,6 +37,14 @@ class CrashingStore : public Store {
                             const std::vector<MessageRecord>& records) override {
     return afterWrite(inner_->replaceAllMessages(key, folder, records));
   }
+  Status forEachMessage(const std::string& key, const std::string& folder,
+                        const RecordVisitor& visit) override {
+    return inner_->forEachMessage(key, folder, visit);
+  }
+  Status replaceAllMessagesFrom(const std::string& key, const std::string& folder,
+                                const RecordChunks& next) override {
+    return afterWrite(inner_->replaceAllMessagesFrom(key, folder, next));
+  }
   Result<std::vector<uint32_t>> allocateSourceUids(
       const std::string& key, const std::string& folder,
       const std::vector<std::string>& sourceKeys) override {

@@ -188,13 +188,30 @@ class SqliteStore final : public Store {
     return readRecords(s, kWhat);
   }
 
+  Status forEachMessage(const std::string& mailboxKey, const std::string& sourceFolder,
+                        const RecordVisitor& visit) override {
+    constexpr std::string_view kWhat = "loading messages";
+    Statement& s = *loadMessages_;
+    Statement::Scope scope(s);
+    MF_RETURN_IF_ERROR(s.bindText(1, mailboxKey, kWhat));
+    MF_RETURN_IF_ERROR(s.bindText(2, sourceFolder, kWhat));
+    return visitRecords(s, kWhat, visit);
+  }
+
   // The rows of a statement selecting the columns of kLoadMessagesSql.
   Result<std::vector<MessageRecord>> readRecords(Statement& s, std::string_view kWhat) {
     std::vector<MessageRecord> records;
+    MF_RETURN_IF_ERROR(
+        visitRecords(s, kWhat, [&records](const MessageRecord& r) { records.push_back(r); }));
+    return records;
+  }
+
+  // Each row of such a statement, one at a time.
+  Status visitRecords(Statement& s, std::string_view kWhat, const RecordVisitor& visit) {
+    MessageRecord r;
     for (;;) {
       MF_ASSIGN_OR_RETURN(bool row, s.step(kWhat));
       if (!row) break;
-      MessageRecord r;
       r.sourceUid = static_cast<uint32_t>(s.columnInt64(0));
       int64_t state = s.columnInt64(1);
       if (state < 0 || state > static_cast<int64_t>(MessageState::kFailed)) {
@@ -210,9 +227,9 @@ class SqliteStore final : public Store {
       r.errorCode = s.columnText(5);
       r.errorClass = s.columnText(6);
       r.errorText = s.columnText(7);
-      records.push_back(std::move(r));
+      visit(r);
     }
-    return records;
+    return Status::ok();
   }
 
   Status saveMessages(const std::string& mailboxKey, const std::string& sourceFolder,
@@ -227,6 +244,26 @@ class SqliteStore final : public Store {
 
   Status replaceAllMessages(const std::string& mailboxKey, const std::string& sourceFolder,
                             const std::vector<MessageRecord>& records) override {
+    return replaceWith(mailboxKey, sourceFolder, [&](std::string_view kWhat) {
+      return upsertAll(mailboxKey, sourceFolder, records, kWhat);
+    });
+  }
+
+  Status replaceAllMessagesFrom(const std::string& mailboxKey, const std::string& sourceFolder,
+                                const RecordChunks& next) override {
+    return replaceWith(mailboxKey, sourceFolder, [&](std::string_view kWhat) -> Status {
+      std::vector<MessageRecord> chunk;
+      while (next(chunk)) {
+        MF_RETURN_IF_ERROR(upsertAll(mailboxKey, sourceFolder, chunk, kWhat));
+        chunk.clear();
+      }
+      return Status::ok();
+    });
+  }
+
+  // In one transaction: a folder pair's message records deleted, then `write` run.
+  Status replaceWith(const std::string& mailboxKey, const std::string& sourceFolder,
+                     const std::function<Status(std::string_view)>& write) {
     constexpr std::string_view kWhat = "replacing messages";
     Transaction tx(*conn_);
     MF_RETURN_IF_ERROR(tx.begin(kWhat));
@@ -237,7 +274,7 @@ class SqliteStore final : public Store {
       MF_RETURN_IF_ERROR(s.bindText(2, sourceFolder, kWhat));
       MF_RETURN_IF_ERROR(s.run(kWhat));
     }
-    MF_RETURN_IF_ERROR(upsertAll(mailboxKey, sourceFolder, records, kWhat));
+    MF_RETURN_IF_ERROR(write(kWhat));
     return tx.commit(kWhat);
   }
 

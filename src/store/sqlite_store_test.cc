@@ -233,6 +233,35 @@ TEST_F(SqliteStoreTest, ReplaceAllTouchesOnlyItsFolderPair) {
   EXPECT_TRUE(store->loadMessages("k", "INBOX")->empty());
 }
 
+TEST_F(SqliteStoreTest, RecordsStreamOutAndInForABigFolder) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->saveMessages("k", "INBOX", {copied(3, 3, 3), copied(1, 1, 1)}).isOk());
+  ASSERT_TRUE(store->saveMessages("k", "Sent", {copied(1, 9, 9)}).isOk());
+  std::vector<MessageRecord> visited;
+  ASSERT_TRUE(
+      store->forEachMessage("k", "INBOX", [&](const MessageRecord& r) { visited.push_back(r); })
+          .isOk());
+  EXPECT_EQ(visited, (std::vector<MessageRecord>{copied(1, 1, 1), copied(3, 3, 3)}));
+
+  // Three chunks, the last one empty: every record of the folder replaced by theirs, at once.
+  int calls = 0;
+  ASSERT_TRUE(store
+                  ->replaceAllMessagesFrom("k", "INBOX",
+                                           [&](std::vector<MessageRecord>& chunk) {
+                                             EXPECT_TRUE(chunk.empty());
+                                             ++calls;
+                                             if (calls == 1) chunk = {copied(10, 5, 5)};
+                                             if (calls == 2) chunk = {copied(11, 6, 6)};
+                                             return calls <= 3;
+                                           })
+                  .isOk());
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(*store->loadMessages("k", "INBOX"),
+            (std::vector<MessageRecord>{copied(10, 5, 5), copied(11, 6, 6)}));
+  EXPECT_EQ(*store->loadMessages("k", "Sent"), std::vector<MessageRecord>{copied(1, 9, 9)});
+}
+
 TEST_F(SqliteStoreTest, SchemaVersionIsRecordedAndWalIsOn) {
   ASSERT_TRUE(open());
   EXPECT_EQ(queryText(path_, "SELECT MAX(version) FROM schema_version"), "3");

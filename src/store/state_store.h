@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +84,28 @@ class Store {
   // into new ones). The folder pair record itself is left alone.
   virtual Status replaceAllMessages(const std::string& mailboxKey, const std::string& sourceFolder,
                                     const std::vector<MessageRecord>& records) = 0;
+  // For a folder too big to hold its records at once (a re-match of one of more than a
+  // listing window): every record of a folder pair, in source UID order, given to `visit` one
+  // at a time; and replaceAllMessages fed by `next`, which fills the vector it is given (empty)
+  // with the next records and returns false when none are left, in one transaction. Neither
+  // callback may call the store. The defaults hold everything; SqliteStore streams.
+  using RecordVisitor = std::function<void(const MessageRecord&)>;
+  using RecordChunks = std::function<bool(std::vector<MessageRecord>&)>;
+  virtual Status forEachMessage(const std::string& mailboxKey, const std::string& sourceFolder,
+                                const RecordVisitor& visit) {
+    MF_ASSIGN_OR_RETURN(auto records, loadMessages(mailboxKey, sourceFolder));
+    for (const auto& r : records) visit(r);
+    return Status::ok();
+  }
+  virtual Status replaceAllMessagesFrom(const std::string& mailboxKey,
+                                        const std::string& sourceFolder, const RecordChunks& next) {
+    std::vector<MessageRecord> all, chunk;
+    while (next(chunk)) {
+      all.insert(all.end(), chunk.begin(), chunk.end());
+      chunk.clear();
+    }
+    return replaceAllMessages(mailboxKey, sourceFolder, all);
+  }
 
   // Source UIDs for sources that name their messages by strings rather than 32-bit UIDs
   // (POP3 UIDL, or a content hash where the server has no UIDL). Returns one UID per key, in

@@ -179,10 +179,15 @@ bool FolderCopier::retryable(const MessageRecord& record) const {
   return record.errorClass == errorClassName(ErrorClass::kRetry);
 }
 
+bool FolderCopier::isRematched(uint32_t sourceUid) const {
+  return std::binary_search(rematched_.begin(), rematched_.end(), sourceUid);
+}
+
 void FolderCopier::tallyServerOwnFlags() {
   for (const auto& meta : metas_) {
     auto rec = records_.find(meta.uid);
-    if (rec == records_.end() || rec->second.state != MessageState::kCopied) {
+    if ((rec == records_.end() || rec->second.state != MessageState::kCopied) &&
+        !isRematched(meta.uid)) {
       ownFlags_.add(meta.flags);
     }
   }
@@ -273,6 +278,7 @@ FolderReport FolderCopier::run(const FolderMapping& mapping,
   sourceFolder_ = mapping.source;
   destinationFolder_ = destinationFolder;
   records_.clear();
+  rematched_.clear();
   metas_.clear();
   windowStarts_.clear();
   nextWindow_ = 0;
@@ -379,6 +385,12 @@ std::vector<const access::MessageMeta*> FolderCopier::chooseToCopy(bool resuming
                                                                    uint64_t& bytes, Status& error) {
   std::vector<const access::MessageMeta*> toCopy;
   for (const auto& meta : metas_) {
+    if (isRematched(meta.uid)) {
+      // A re-match found its copy (recorded kCopied, not held in records_).
+      ++report.seen;
+      ++report.alreadyCopied;
+      continue;
+    }
     auto rec = records_.find(meta.uid);
     // --retry-errors touches only messages that failed before.
     if (options_.retryErrors &&
@@ -520,23 +532,27 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
   }
   // Resuming from the watermark needs the records from it on and the unsettled ones below
   // (a re-run reads its increment, not the folder's history). Recovery of pending intents
-  // rewrites the folder's records, and a UIDVALIDITY change or --retry-errors looks at all of
-  // them: those load everything.
-  const bool resumable =
-      saved_ && saved_->sourceUidValidity == sourceStatus_.uidValidity && !options_.retryErrors;
-  MF_ASSIGN_OR_RETURN(auto records,
-                      resumable ? store_.loadMessagesToResume(options_.mailboxKey, sourceName_,
-                                                              saved_->sourceUidNext)
-                                : store_.loadMessages(options_.mailboxKey, sourceName_));
+  // rewrites the folder's records and --retry-errors looks at all of them: those load
+  // everything. After a UIDVALIDITY change the re-match reads them itself, a few bytes each.
+  const bool sourceRenumbered = saved_ && saved_->sourceUidValidity != sourceStatus_.uidValidity;
+  const bool resumable = saved_ && !sourceRenumbered && !options_.retryErrors;
+  std::vector<MessageRecord> records;
+  if (!sourceRenumbered) {
+    MF_ASSIGN_OR_RETURN(records, resumable
+                                     ? store_.loadMessagesToResume(options_.mailboxKey, sourceName_,
+                                                                   saved_->sourceUidNext)
+                                     : store_.loadMessages(options_.mailboxKey, sourceName_));
+  }
   if (resumable && std::any_of(records.begin(), records.end(), [](const MessageRecord& r) {
         return r.state == MessageState::kPending;
       })) {
     MF_ASSIGN_OR_RETURN(records, store_.loadMessages(options_.mailboxKey, sourceName_));
   }
   for (auto& r : records) records_[r.sourceUid] = std::move(r);
+  records = {};
 
   bool reselect = false;
-  if (saved_ && saved_->sourceUidValidity != sourceStatus_.uidValidity) {
+  if (sourceRenumbered) {
     // The re-match reads the destination folder too (read-only): select it again after.
     MF_RETURN_IF_ERROR(awaitSelected());
     reselect = true;
@@ -583,17 +599,17 @@ Status FolderCopier::prepare(const FolderMapping& mapping, FolderReport& report,
           "(UIDVALIDITY changed): run without --retry-errors to copy again "
           "what it lost");
     } else {
+      // Whatever was listed or planned from the watermark is replaced by the re-match's
+      // listing of the whole folder, counted instead.
+      ownFlags_ = ServerOwnFlagTally();
+      droppedAsStoredElsewhere_ = 0;
       MF_RETURN_IF_ERROR(rematchAfterDestinationChange(
           saved_->destinationUidValidity, destinationInfo_.status.uidValidity, report));
       reselect = true;  // the re-match examined it
-      // It left the whole folder listed in metas_: no window is left to list, and this
-      // listing is counted instead of any before.
-      nextWindow_ = windowStarts_.size();
-      windowedEstimate_.reset();
-      ownFlags_ = ServerOwnFlagTally();
-      droppedAsStoredElsewhere_ = 0;
-      dropWhatIsStoredElsewhere();
-      tallyServerOwnFlags();
+      if (windowStarts_.empty()) {
+        dropWhatIsStoredElsewhere();
+        tallyServerOwnFlags();
+      }
     }
   }
   if (reselect) {

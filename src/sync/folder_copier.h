@@ -26,6 +26,8 @@
 
 namespace mf::sync {
 
+class RematchIndex;  // rematch_index.h
+
 class FolderCopier {
  public:
   // The next batch to copy, at most (count, bytes); empty when there is none.
@@ -81,13 +83,23 @@ class FolderCopier {
   Status prepare(const FolderMapping& mapping, FolderReport& report,
                  const access::FolderStatus* plannedStatus,
                  const access::FolderStatus* plannedDestinationStatus);
+  // The re-matches (folder_copier_recovery.cc). Both leave the source folder to copy from
+  // its first UID on: listed whole in metas_ when it fits a listing window, else as windows
+  // to list (windowStarts_); the messages they found copies of are in the store and in
+  // rematched_, not in records_. The destination folder is left examined on
+  // destinationReader_.
   Status rematchAfterUidValidityChange(uint32_t oldValidity, uint32_t newValidity,
                                        FolderReport& report);
   // The destination folder was replaced (isDestinationReplaced): rebuilds the records from
-  // what it holds now, so what it lost is copied again and what it kept is not. Leaves the
-  // whole source folder listed in metas_ and the destination folder examined.
+  // what it holds now, so what it lost is copied again and what it kept is not.
   Status rematchAfterDestinationChange(uint32_t oldValidity, uint32_t newValidity,
                                        FolderReport& report);
+  struct Rematched;
+  // Pairs the source folder's messages, a listing window at a time, with `copies` (sealed)
+  // and `copiesWithoutId` (destination UIDs, paired by content), records the pairs as the
+  // folder's only records (one transaction) and sets up the copy of the rest.
+  Result<Rematched> rematchSource(RematchIndex& copies,
+                                  const std::vector<uint32_t>& copiesWithoutId);
   Status recoverPendingIntents(FolderReport& report);
   class AppendStreamer;
   // A recorded batch whose bodies were requested: its intents are in the store, its outcomes
@@ -129,6 +141,7 @@ class FolderCopier {
   // worth retrying below it.
   Status saveWatermark(uint32_t upTo);
   bool retryable(const store::MessageRecord& record) const;
+  bool isRematched(uint32_t sourceUid) const;
 
   access::MailSource& source_;
   access::MailDestination& destination_;
@@ -145,6 +158,9 @@ class FolderCopier {
   access::FolderStatus sourceStatus_;
   access::DestinationFolderInfo destinationInfo_;
   RecordMap records_;
+  // Source UIDs, ascending, whose copies a re-match found: kCopied in the store (held apart
+  // from records_ so that a big folder's re-match costs 4 bytes a message).
+  std::vector<uint32_t> rematched_;
   std::vector<access::MessageMeta> metas_;  // the folder as listed, or its current window
   // A folder with more messages than MigrateOptions::listingWindow is listed and copied a
   // window at a time, the watermark saved after each: memory follows the window, not the

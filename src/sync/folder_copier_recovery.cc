@@ -13,6 +13,7 @@
 #include "message/imap_date.h"
 #include "sync/content_hash.h"
 #include "sync/folder_copier.h"
+#include "sync/rematch_index.h"
 
 namespace mf::sync {
 
@@ -21,63 +22,33 @@ using store::MessageState;
 
 namespace {
 
-// Pairs messages of `sources` (each with a Message-ID) with entries of `byId`, keyed by
-// (Message-ID, size): the same Message-ID and size first; then a Message-ID that only one
-// unpaired source message and one unpaired entry carry, whatever the sizes, if
-// sameDate(message, value) confirms it (a server that rewrote the message: a bridge that
-// rebuilds it, one that adds a header; copying it again would double it). The date check
-// keeps a different message under a reused Message-ID (a draft edited and saved again) from
-// passing for the old one: doubled is better than lost. Calls pair(message, value) for each
-// pair and erases the entry.
-template <typename Value, typename SameDateFn, typename PairFn>
-void pairByMessageId(const std::vector<const access::MessageMeta*>& sources,
-                     std::multimap<std::pair<std::string, uint64_t>, Value>& byId,
-                     SameDateFn sameDate, PairFn pair) {
-  std::vector<const access::MessageMeta*> sizeDiffers;
-  for (const auto* m : sources) {
-    auto it = byId.find({m->messageId, m->size});
-    if (it == byId.end()) {
-      sizeDiffers.push_back(m);
-      continue;
-    }
-    pair(*m, it->second);
-    byId.erase(it);
-  }
-  std::map<std::string, int> unpairedSources, unpairedEntries;
-  for (const auto* m : sizeDiffers) ++unpairedSources[m->messageId];
-  for (const auto& entry : byId) ++unpairedEntries[entry.first.first];
-  for (const auto* m : sizeDiffers) {
-    if (unpairedSources[m->messageId] != 1 || unpairedEntries[m->messageId] != 1) continue;
-    // Ordered by (Message-ID, size): the first entry at or after size 0 is its only one.
-    auto it = byId.lower_bound({m->messageId, 0});
-    if (!sameDate(*m, it->second)) continue;
-    pair(*m, it->second);
-    byId.erase(it);
-  }
-}
+// A source message without a Message-ID: paired by content.
+struct UnnamedMessage {
+  uint32_t uid = 0;
+  uint64_t size = 0;
+};
 
-// Pairs messages of `sources` (without a Message-ID) with the copies `copyUids` of the
-// folder open on `destination` by the SHA-256 of their content (source folder open on
-// `source`); each copy stands for one message at most. Calls pair(message, copy UID) for
-// each pair; returns how many.
+// Pairs `sources` (of the folder open on `source`) with the copies `copyUids` of the folder
+// open on `destination` by the SHA-256 of their content; each copy stands for one message at
+// most. Calls pair(message, copy UID) for each pair; returns how many.
 template <typename PairFn>
 Result<size_t> pairByContent(access::MailSource& source, access::MailSource& destination,
-                             const std::vector<const access::MessageMeta*>& sources,
+                             const std::vector<UnnamedMessage>& sources,
                              const std::vector<uint32_t>& copyUids, PairFn pair) {
   if (sources.empty() || copyUids.empty()) return size_t{0};
   MF_ASSIGN_OR_RETURN(auto copyDigests, digestBodies(destination, copyUids));
   std::vector<uint32_t> sourceUids;
-  for (const auto* m : sources) sourceUids.push_back(m->uid);
+  for (const auto& m : sources) sourceUids.push_back(m.uid);
   MF_ASSIGN_OR_RETURN(auto sourceDigests, digestBodies(source, sourceUids));
   std::multimap<std::string, uint32_t> copiesByHash;
   for (const auto& [uid, d] : copyDigests) copiesByHash.emplace(d.sha256Hex, uid);
   size_t paired = 0;
-  for (const auto* m : sources) {
-    auto s = sourceDigests.find(m->uid);
+  for (const auto& m : sources) {
+    auto s = sourceDigests.find(m.uid);
     if (s == sourceDigests.end()) continue;
     auto d = copiesByHash.find(s->second.sha256Hex);
     if (d == copiesByHash.end()) continue;
-    pair(*m, d->second);
+    pair(m, d->second);
     copiesByHash.erase(d);
     ++paired;
   }
@@ -297,73 +268,170 @@ Status FolderCopier::recoverPendingIntents(FolderReport& report) {
   return Status::ok();
 }
 
-Status FolderCopier::rematchAfterUidValidityChange(uint32_t oldValidity, uint32_t newValidity,
-                                                   FolderReport& report) {
-  // Every UID we stored is void. Re-identify the messages by Message-ID (pairByMessageId),
-  // and the ones without a Message-ID by the SHA-256 of their content against the copies.
-  if (sourceStatus_.messages > 0) {
-    MF_ASSIGN_OR_RETURN(metas_, source_.listMessages(1));
+// What rematchSource found: the pairs (the records to keep), and how many messages it listed.
+struct FolderCopier::Rematched {
+  size_t matched = 0;
+  size_t byContent = 0;
+  uint64_t sourceMessages = 0;
+};
+
+namespace {
+
+// The pairs a re-match found, as compact as their records allow: each becomes a kCopied
+// record (its Message-ID from the source) when they are written.
+class PairList {
+ public:
+  // Room for about `pairs` pairs (Message-IDs of ~60 bytes): not copied as the list grows.
+  void reserve(size_t pairs) {
+    pairs_.reserve(pairs);
+    ids_.reserve(pairs * 60);
   }
-  std::multimap<std::pair<std::string, uint64_t>, MessageRecord> byId;
-  std::vector<MessageRecord> withoutId;
-  for (const auto& [uid, rec] : records_) {
-    if (rec.state != MessageState::kCopied) continue;
-    if (!rec.messageId.empty())
-      byId.emplace(std::make_pair(rec.messageId, rec.size), rec);
-    else
-      withoutId.push_back(rec);
+  void add(uint32_t sourceUid, uint32_t destinationUid, uint64_t size, std::string_view messageId) {
+    pairs_.push_back({sourceUid, destinationUid, size, static_cast<uint32_t>(ids_.size()),
+                      static_cast<uint32_t>(messageId.size())});
+    ids_ += messageId;
   }
-  std::vector<MessageRecord> matched;
-  std::vector<const access::MessageMeta*> unmatchedNoId, withId;
-  for (const auto& meta : metas_) {
-    (meta.messageId.empty() ? unmatchedNoId : withId).push_back(&meta);
+  size_t size() const { return pairs_.size(); }
+  std::vector<uint32_t> sourceUids() const {
+    std::vector<uint32_t> uids;
+    uids.reserve(pairs_.size());
+    for (const auto& p : pairs_) uids.push_back(p.sourceUid);
+    std::sort(uids.begin(), uids.end());
+    return uids;
   }
-  // A message whose size changed is compared with its copy's internal date (which the copy
-  // took from the source), read from the destination only if there is such a message.
-  std::optional<std::map<uint32_t, std::string>> copyDates;
-  auto sameDate = [&](const access::MessageMeta& meta, const MessageRecord& r) {
-    if (!copyDates) {
-      copyDates.emplace();
-      auto opened = destinationReader_.openForRead(destinationFolder_);
-      auto listed = opened ? destinationReader_.listMessagesWithoutMessageId(1)
-                           : Result<std::vector<access::MessageMeta>>(opened.status());
-      if (listed) {
-        for (const auto& copy : *listed) (*copyDates)[copy.uid] = copy.internalDate;
+  // store::Store::RecordChunks over the pairs, 1,000 records at a time.
+  bool nextChunk(std::vector<MessageRecord>& chunk) {
+    if (next_ >= pairs_.size()) return false;
+    const size_t end = std::min(pairs_.size(), next_ + 1000);
+    for (; next_ < end; ++next_) {
+      const Pair& p = pairs_[next_];
+      MessageRecord r;
+      r.sourceUid = p.sourceUid;
+      r.state = MessageState::kCopied;
+      r.destinationUid = p.destinationUid;
+      r.size = p.size;
+      r.messageId = ids_.substr(p.idOffset, p.idLength);
+      chunk.push_back(std::move(r));
+    }
+    return true;
+  }
+
+ private:
+  struct Pair {
+    uint32_t sourceUid;
+    uint32_t destinationUid;
+    uint64_t size;
+    uint32_t idOffset;
+    uint32_t idLength;
+  };
+  std::vector<Pair> pairs_;
+  std::string ids_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
+Result<FolderCopier::Rematched> FolderCopier::rematchSource(
+    RematchIndex& copies, const std::vector<uint32_t>& copiesWithoutId) {
+  const size_t window = std::max<size_t>(1, options_.listingWindow);
+  const bool windowed = options_.listingWindow > 0 && sourceStatus_.messages > window;
+  Rematched out;
+  PairList pairs;
+  pairs.reserve(sourceStatus_.messages);
+  std::vector<UnnamedMessage> unnamed;
+  auto match = [&](const std::vector<access::MessageMeta>& metas) {
+    out.sourceMessages += metas.size();
+    for (const auto& m : metas) {
+      if (m.messageId.empty()) {
+        unnamed.push_back({m.uid, m.size});
+      } else if (auto copy = copies.takeExact(m.messageId, m.size)) {
+        pairs.add(m.uid, *copy, m.size, m.messageId);
+      } else {
+        copies.addUnpaired(m);
       }
     }
-    auto copy = copyDates->find(r.destinationUid);
-    return copy != copyDates->end() && sameInstant(meta.internalDate, copy->second);
   };
-  pairByMessageId(withId, byId, sameDate,
-                  [&matched](const access::MessageMeta& meta, MessageRecord r) {
-                    r.sourceUid = meta.uid;
-                    r.size = meta.size;
-                    matched.push_back(std::move(r));
-                  });
-  size_t byContent = 0;
-  std::vector<uint32_t> destUids;
-  for (const auto& r : withoutId) {
-    if (r.destinationUid) destUids.push_back(r.destinationUid);
+  std::vector<uint32_t> windows;
+  std::vector<access::MessageMeta> whole;
+  if (windowed) {
+    MF_ASSIGN_OR_RETURN(auto planned, source_.planListingWindows(1, window));
+    windows = std::move(planned.firstUids);
+    windowedEstimate_.emplace(planned.messages, planned.bytes);
+    for (size_t k = 0; k < windows.size(); ++k) {
+      const uint32_t last = k + 1 < windows.size() ? windows[k + 1] - 1 : UINT32_MAX;
+      MF_ASSIGN_OR_RETURN(auto metas, source_.listMessagesBetween(windows[k], last, true));
+      match(metas);
+    }
+  } else if (sourceStatus_.messages > 0) {
+    MF_ASSIGN_OR_RETURN(whole, source_.listMessages(1));
+    match(whole);
   }
-  if (!unmatchedNoId.empty() && !destUids.empty()) {
+
+  // A message whose size changed is compared with its copy's internal date (which the copy
+  // took from the source), read from the destination only for such pairs.
+  auto candidates = copies.uniquePairs();
+  if (!candidates.empty()) {
+    std::vector<uint32_t> copyUids;
+    for (const auto& c : candidates) copyUids.push_back(c.destinationUid);
+    std::sort(copyUids.begin(), copyUids.end());
+    std::map<uint32_t, std::string> copyDates;
     MF_RETURN_IF_ERROR(destinationReader_.openForRead(destinationFolder_).status());
-    MF_ASSIGN_OR_RETURN(byContent,
-                        pairByContent(source_, destinationReader_, unmatchedNoId, destUids,
-                                      [&matched](const access::MessageMeta& m, uint32_t copyUid) {
-                                        MessageRecord r;
-                                        r.sourceUid = m.uid;
-                                        r.state = MessageState::kCopied;
-                                        r.destinationUid = copyUid;
-                                        r.size = m.size;
-                                        matched.push_back(r);
+    MF_RETURN_IF_ERROR(
+        access::listMessagesAgain(destinationReader_, copyUids, window, false,
+                                  [&copyDates](const std::vector<access::MessageMeta>& listed) {
+                                    for (const auto& copy : listed)
+                                      copyDates[copy.uid] = copy.internalDate;
+                                  }));
+    for (const auto& c : candidates) {
+      auto date = copyDates.find(c.destinationUid);
+      if (date == copyDates.end() || !sameInstant(c.message->internalDate, date->second)) continue;
+      pairs.add(c.message->sourceUid, c.destinationUid, c.message->size, c.message->messageId);
+    }
+  }
+  if (!unnamed.empty() && !copiesWithoutId.empty()) {
+    MF_RETURN_IF_ERROR(destinationReader_.openForRead(destinationFolder_).status());
+    MF_ASSIGN_OR_RETURN(out.byContent,
+                        pairByContent(source_, destinationReader_, unnamed, copiesWithoutId,
+                                      [&pairs](const UnnamedMessage& m, uint32_t copyUid) {
+                                        pairs.add(m.uid, copyUid, m.size, {});
                                       }));
   }
-  MF_RETURN_IF_ERROR(store_.replaceAllMessages(options_.mailboxKey, sourceName_, matched));
+  MF_RETURN_IF_ERROR(store_.replaceAllMessagesFrom(
+      options_.mailboxKey, sourceName_,
+      [&pairs](std::vector<MessageRecord>& chunk) { return pairs.nextChunk(chunk); }));
+  out.matched = pairs.size();
   records_.clear();
-  for (auto& r : matched) records_[r.sourceUid] = r;
+  rematched_ = pairs.sourceUids();
+  // The copy goes through the folder from its first UID: what the re-match paired is counted
+  // as copied, the rest is copied.
+  metas_ = std::move(whole);
+  windowStarts_ = std::move(windows);
+  nextWindow_ = 0;
+  if (!windowed) windowedEstimate_.reset();
+  return out;
+}
+
+Status FolderCopier::rematchAfterUidValidityChange(uint32_t oldValidity, uint32_t newValidity,
+                                                   FolderReport& report) {
+  // Every UID we stored is void. Re-identify the messages by Message-ID (rematch_index.h),
+  // and the ones without a Message-ID by the SHA-256 of their content against the copies.
+  RematchIndex copies;
+  copies.reserve(sourceStatus_.messages);  // about as many records as messages
+  std::vector<uint32_t> copiesWithoutId;
+  MF_RETURN_IF_ERROR(
+      store_.forEachMessage(options_.mailboxKey, sourceName_, [&](const MessageRecord& r) {
+        if (r.state != MessageState::kCopied) return;
+        if (!r.messageId.empty()) {
+          copies.addCopy(r.messageId, r.size, r.destinationUid);
+        } else if (r.destinationUid) {
+          copiesWithoutId.push_back(r.destinationUid);
+        }
+      }));
+  copies.seal();
+  MF_ASSIGN_OR_RETURN(auto rematched, rematchSource(copies, copiesWithoutId));
   report.notes.push_back("source UIDVALIDITY changed (" + std::to_string(oldValidity) + " -> " +
-                         std::to_string(newValidity) + "): " + std::to_string(matched.size()) +
-                         " earlier copies re-identified (" + std::to_string(byContent) +
+                         std::to_string(newValidity) + "): " + std::to_string(rematched.matched) +
+                         " earlier copies re-identified (" + std::to_string(rematched.byContent) +
                          " by content), the rest will be copied");
   return Status::ok();
 }
@@ -376,59 +444,43 @@ Status FolderCopier::rematchAfterDestinationChange(uint32_t oldValidity, uint32_
   // again would duplicate what it kept. So the records are rebuilt from what the folder holds
   // now: a source message whose copy is there (Message-ID + size, else a Message-ID only it
   // and one copy carry; without a Message-ID, the SHA-256 of the content) counts as copied,
-  // every other one is copied again.
-  std::vector<access::MessageMeta> sourceMetas;
-  if (sourceStatus_.messages > 0) {
-    MF_ASSIGN_OR_RETURN(sourceMetas, source_.listMessages(1));
-  }
-  MF_ASSIGN_OR_RETURN(auto destinationStatus, destinationReader_.openForRead(destinationFolder_));
-  std::vector<access::MessageMeta> destinationMetas;
-  if (destinationStatus.messages > 0) {
-    MF_ASSIGN_OR_RETURN(destinationMetas, destinationReader_.listMessages(1));
-  }
-  // Each copy on the destination stands for one source message at most (a folder may hold
-  // the same message twice, and then it needs two copies).
-  std::multimap<std::pair<std::string, uint64_t>, uint32_t> copiesById;
+  // every other one is copied again. Each copy on the destination stands for one source
+  // message at most (a folder may hold the same message twice, and then it needs two copies).
+  RematchIndex copies;
   std::vector<uint32_t> copiesWithoutId;
-  for (const auto& d : destinationMetas) {
-    if (!d.messageId.empty()) {
-      copiesById.emplace(std::make_pair(d.messageId, d.size), d.uid);
-    } else {
-      copiesWithoutId.push_back(d.uid);
+  MF_ASSIGN_OR_RETURN(auto destinationStatus, destinationReader_.openForRead(destinationFolder_));
+  copies.reserve(destinationStatus.messages);
+  auto index = [&](const std::vector<access::MessageMeta>& listed) {
+    for (const auto& d : listed) {
+      if (!d.messageId.empty()) {
+        copies.addCopy(d.messageId, d.size, d.uid);
+      } else {
+        copiesWithoutId.push_back(d.uid);
+      }
     }
+  };
+  const size_t window = std::max<size_t>(1, options_.listingWindow);
+  if (options_.listingWindow > 0 && destinationStatus.messages > window) {
+    MF_ASSIGN_OR_RETURN(auto planned, destinationReader_.planListingWindows(1, window));
+    const auto& first = planned.firstUids;
+    for (size_t k = 0; k < first.size(); ++k) {
+      const uint32_t last = k + 1 < first.size() ? first[k + 1] - 1 : UINT32_MAX;
+      MF_ASSIGN_OR_RETURN(auto listed,
+                          destinationReader_.listMessagesBetween(first[k], last, true));
+      index(listed);
+    }
+  } else if (destinationStatus.messages > 0) {
+    MF_ASSIGN_OR_RETURN(auto listed, destinationReader_.listMessages(1));
+    index(listed);
   }
-  std::vector<MessageRecord> matched;
-  std::vector<const access::MessageMeta*> withoutId;
-  auto copiedAs = [&matched](const access::MessageMeta& m, uint32_t destinationUid) {
-    MessageRecord r;
-    r.sourceUid = m.uid;
-    r.state = MessageState::kCopied;
-    r.destinationUid = destinationUid;
-    r.size = m.size;
-    r.messageId = m.messageId;
-    matched.push_back(std::move(r));
-  };
-  std::vector<const access::MessageMeta*> withId;
-  for (const auto& m : sourceMetas) (m.messageId.empty() ? withoutId : withId).push_back(&m);
-  std::map<uint32_t, std::string> copyDates;
-  for (const auto& d : destinationMetas) copyDates[d.uid] = d.internalDate;
-  auto sameDate = [&copyDates](const access::MessageMeta& m, uint32_t copyUid) {
-    return sameInstant(m.internalDate, copyDates[copyUid]);
-  };
-  pairByMessageId(withId, copiesById, sameDate, copiedAs);
-  MF_ASSIGN_OR_RETURN(size_t byContent, pairByContent(source_, destinationReader_, withoutId,
-                                                      copiesWithoutId, copiedAs));
-  MF_RETURN_IF_ERROR(store_.replaceAllMessages(options_.mailboxKey, sourceName_, matched));
-  records_.clear();
-  for (auto& r : matched) records_[r.sourceUid] = r;
-  const size_t rest = sourceMetas.size() - matched.size();
-  metas_ = std::move(sourceMetas);
-  report.notes.push_back(
-      "the destination folder is not the one earlier runs filled (UIDVALIDITY " +
-      std::to_string(oldValidity) + " -> " + std::to_string(newValidity) +
-      ": deleted and created again, or the mailbox was reset): " + std::to_string(matched.size()) +
-      " of the source's " + std::to_string(matched.size() + rest) + " message(s) found there (" +
-      std::to_string(byContent) + " by content); the rest are copied");
+  copies.seal();
+  MF_ASSIGN_OR_RETURN(auto rematched, rematchSource(copies, copiesWithoutId));
+  report.notes.push_back("the destination folder is not the one earlier runs filled (UIDVALIDITY " +
+                         std::to_string(oldValidity) + " -> " + std::to_string(newValidity) +
+                         ": deleted and created again, or the mailbox was reset): " +
+                         std::to_string(rematched.matched) + " of the source's " +
+                         std::to_string(rematched.sourceMessages) + " message(s) found there (" +
+                         std::to_string(rematched.byContent) + " by content); the rest are copied");
   return Status::ok();
 }
 

@@ -44,6 +44,16 @@ class LockedStore : public store::Store {
     std::lock_guard lock(mutex_);
     return inner_.replaceAllMessages(key, folder, records);
   }
+  Status forEachMessage(const std::string& key, const std::string& folder,
+                        const RecordVisitor& visit) override {
+    std::lock_guard lock(mutex_);
+    return inner_.forEachMessage(key, folder, visit);
+  }
+  Status replaceAllMessagesFrom(const std::string& key, const std::string& folder,
+                                const RecordChunks& next) override {
+    std::lock_guard lock(mutex_);
+    return inner_.replaceAllMessagesFrom(key, folder, next);
+  }
   Result<std::vector<uint32_t>> allocateSourceUids(
       const std::string& key, const std::string& folder,
       const std::vector<std::string>& sourceKeys) override {

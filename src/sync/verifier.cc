@@ -47,25 +47,6 @@ Status listInWindows(access::MailSource& reader, const access::Folder& folder,
   return Status::ok();
 }
 
-// Lists the messages `uids` (ascending) of the folder open on `reader` once more, for the
-// report's lines: in ranges of at most `window` UIDs, a new range after a gap of more than
-// kDescribeGap UIDs, so a few differences cost a few small listings.
-Status listAgain(access::MailSource& reader, const std::vector<uint32_t>& uids, size_t window,
-                 const std::function<void(const std::vector<access::MessageMeta>&)>& onWindow) {
-  constexpr uint32_t kDescribeGap = 1024;
-  size_t i = 0;
-  while (i < uids.size()) {
-    size_t j = i + 1;
-    while (j < uids.size() && uids[j] - uids[i] < window && uids[j] - uids[j - 1] <= kDescribeGap) {
-      ++j;
-    }
-    MF_ASSIGN_OR_RETURN(auto metas, reader.listMessagesBetween(uids[i], uids[j - 1], true));
-    onWindow(metas);
-    i = j;
-  }
-  return Status::ok();
-}
-
 // Adds a listed window to `side`, keyed by Message-ID and size, or with `deep` by the SHA-256
 // of each body, read from `reader` (the folder is open there).
 Status addWindow(access::MailSource& reader, const std::vector<access::MessageMeta>& metas,
@@ -260,13 +241,13 @@ Result<VerifyReport> verifyMailbox(access::MailSource& source, access::MailDesti
       // listed again (each side's folder is still open on its connection).
       DifferenceWriter writer(comparison, fv);
       if (target) {
-        MF_RETURN_IF_ERROR(listAgain(
-            destinationReader, comparison.destinationUidsToDescribe(), window,
+        MF_RETURN_IF_ERROR(access::listMessagesAgain(
+            destinationReader, comparison.destinationUidsToDescribe(), window, true,
             [&](const std::vector<access::MessageMeta>& w) { writer.destinationListed(w); }));
       }
-      MF_RETURN_IF_ERROR(
-          listAgain(source, comparison.sourceUidsToDescribe(), window,
-                    [&](const std::vector<access::MessageMeta>& w) { writer.sourceListed(w); }));
+      MF_RETURN_IF_ERROR(access::listMessagesAgain(
+          source, comparison.sourceUidsToDescribe(), window, true,
+          [&](const std::vector<access::MessageMeta>& w) { writer.sourceListed(w); }));
       writer.finish();
       return Status::ok();
     };

@@ -462,6 +462,8 @@ class DestinationFolderReplaced(PairTestCase):
     exactly what the folder lost, and duplicates nothing it kept, even with nothing new on
     the source (where the run would otherwise settle the folder as up to date)."""
 
+    WINDOW = []  # migrate's --listing-window: the default (every folder listed whole)
+
     def source_messages(self, folder):
         """(flags, internal date, bytes) of each message of a source folder, read-only."""
         with self.src.imap() as imap:
@@ -483,7 +485,7 @@ class DestinationFolderReplaced(PairTestCase):
         manifest = self.seed(self.src, "full")
         counts = {f["name"]: f["messages"] for f in manifest["folders"]}
         state = os.path.join(self.run_dir, "state.db")
-        first = self.migrate_json(self.src, self.dst, state)
+        first = self.migrate_json(self.src, self.dst, state, self.WINDOW)
         self.assertEqual((first["failed"], first["copied"]), (0, manifest["totals"]["messages"]))
 
         # Sent: deleted, created again, and two of its messages put back by hand (one with a
@@ -503,12 +505,12 @@ class DestinationFolderReplaced(PairTestCase):
 
         # --retry-errors touches only failed messages: it says so and leaves the re-match to
         # the next full run (which must still see the change).
-        retried = self.migrate_json(self.src, self.dst, state, ["--retry-errors"])
+        retried = self.migrate_json(self.src, self.dst, state, self.WINDOW + ["--retry-errors"])
         self.assertEqual(retried["copied"], 0, retried)
         notes = " ".join(n for f in retried["folders"] for n in f["notes"])
         self.assertIn("run without --retry-errors", notes)
 
-        second = self.migrate_json(self.src, self.dst, state)
+        second = self.migrate_json(self.src, self.dst, state, self.WINDOW)
         self.assertCountsAddUp(second)
         lost = counts["Sent"] - 2 + counts["Trash"] + counts["Archive/2023"]
         self.assertEqual((second["failed"], second["copied"]), (0, lost), second)
@@ -526,7 +528,7 @@ class DestinationFolderReplaced(PairTestCase):
         self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
         self.assertIn("Result: identical", res.stdout)
 
-        third = self.migrate_json(self.src, self.dst, state)
+        third = self.migrate_json(self.src, self.dst, state, self.WINDOW)
         self.assertEqual(third["copied"], 0, third)
         self.assertTrue(all(f["up_to_date"] for f in third["folders"]), third["folders"])
 
@@ -539,7 +541,7 @@ class DestinationFolderReplaced(PairTestCase):
             self.assertEqual(imap.create("Drafts")[0], "OK")
             rewritten = b"X-Stored-By: a rewriting server\r\n" + raw
             self.assertEqual(imap.append("Drafts", flags, date, rewritten)[0], "OK")
-        fourth = self.migrate_json(self.src, self.dst, state)
+        fourth = self.migrate_json(self.src, self.dst, state, self.WINDOW)
         self.assertEqual((fourth["failed"], fourth["copied"]), (0, counts["Drafts"] - 1), fourth)
         dumped = {f["name"]: f for f in self.dump(self.dst)["folders"]}
         self.assertEqual(len(dumped["Drafts"]["messages"]), counts["Drafts"], dumped["Drafts"])
@@ -551,6 +553,8 @@ class SourceRewrittenAndRenumbered(PairTestCase):
     the message is still known by its Message-ID, which only it carries, and not copied a
     second time. A message replaced under the same Message-ID with another date (a draft
     edited and saved again) is a new message: copied, never taken for the old one."""
+
+    WINDOW = []
 
     def rewrite(self, path, prefix, keep_date):
         """Dovecot's Maildir: the size it reads from the file name is dropped so it reads the
@@ -572,7 +576,7 @@ class SourceRewrittenAndRenumbered(PairTestCase):
     def test_a_rebuilt_message_is_not_copied_again_an_edited_one_is(self):
         manifest = self.seed(self.src, "simple")
         state = os.path.join(self.run_dir, "state.db")
-        first = self.migrate_json(self.src, self.dst, state)
+        first = self.migrate_json(self.src, self.dst, state, self.WINDOW)
         self.assertEqual((first["failed"], first["copied"]), (0, manifest["totals"]["messages"]))
         inbox = self.src.maildir()
         self.assertTrue(self.src.wait_until_idle())
@@ -584,13 +588,29 @@ class SourceRewrittenAndRenumbered(PairTestCase):
         for gone in glob.glob(os.path.join(inbox, "dovecot-uidlist")) + \
                 glob.glob(os.path.join(inbox, "dovecot.index*")):
             os.unlink(gone)
-        again = self.migrate_json(self.src, self.dst, state)
+        again = self.migrate_json(self.src, self.dst, state, self.WINDOW)
         self.assertEqual((again["failed"], again["copied"]), (0, 1), again)
         inbox_report = [f for f in again["folders"] if f["source"] == "INBOX"][0]
         self.assertTrue(any("UIDVALIDITY" in n for n in inbox_report["notes"]), inbox_report)
         dumped = {f["name"]: f for f in self.dump(self.dst, bodies=True)["folders"]}
         inbox_count = [f["messages"] for f in manifest["folders"] if f["name"] == "INBOX"][0]
         self.assertEqual(len(dumped["INBOX"]["messages"]), inbox_count + 1)
+
+
+class DestinationFolderReplacedInWindows(DestinationFolderReplaced):
+    """The same with every folder bigger than a listing window of one message: the re-match
+    lists the destination's copies and the source a window at a time, writes its records in
+    one transaction from compact pairs, and the copy that follows goes window by window,
+    counting what the re-match found as copied (folder_copier.h rematchSource)."""
+
+    WINDOW = ["--listing-window", "1"]
+
+
+class SourceRewrittenAndRenumberedInWindows(SourceRewrittenAndRenumbered):
+    """The same with a listing window of 2: the records of the earlier UIDVALIDITY are read one
+    at a time into the compact index, the source listed a window at a time."""
+
+    WINDOW = ["--listing-window", "2"]
 
 
 class ErrorsAndSecurity(ServerTestCase):
