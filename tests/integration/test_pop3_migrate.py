@@ -94,9 +94,9 @@ class Pop3Migrate(ServerTestCase):
 
     # -- tests --------------------------------------------------------------------------------
 
-    def run_scenario(self, src_url, dst_user, folder, seed, extra=()):
+    def run_scenario(self, src_url, dst_user, folder, seed, extra=(), verify_extra=()):
         """Seeds 10, migrates, verifies, re-runs (0), adds 5, re-runs (5); returns nothing.
-        `extra`: more migrate options."""
+        `extra`: more migrate options, `verify_extra` more verify options."""
         state = os.path.join(self.run_dir, "state-%s-%s.db" % (dst_user, folder))
         folder_args = ["--pop3-folder", folder] if folder != "INBOX" else []
         migrate_args = folder_args + list(extra)
@@ -112,7 +112,7 @@ class Pop3Migrate(ServerTestCase):
         self.assertEqual(summary["copied"], total)
         self.assertEqual(summary["failed"], 0)
         self.assertEqual(summary["excluded"], [])
-        self.verify(src_url, dst_user, folder_args)
+        self.verify(src_url, dst_user, folder_args + list(verify_extra))
         self.assertSameMessages(dst_user, folder)
 
         summary, _, _ = self.migrate(src_url, dst_user, state, migrate_args)
@@ -152,9 +152,10 @@ class Pop3Migrate(ServerTestCase):
 
     def test_a_maildrop_listed_in_windows(self):
         # --listing-window 4: every run lists the maildrop (25 messages and more by now) four
-        # messages at a time, reading the headers (TOP) of one window at a time.
+        # messages at a time, reading the headers (TOP) of one window at a time; so does
+        # verify --deep, which reads the bodies a window at a time too.
         self.run_scenario(self.pop3_url(tls=True), "alice", "Windows", seed=41,
-                          extra=["--listing-window", "4"])
+                          extra=["--listing-window", "4"], verify_extra=["--listing-window", "4"])
 
     def test_verify_finds_a_missing_message(self):
         # verify reads the POP3 source on its own: a message deleted at the destination is
