@@ -281,10 +281,10 @@ namespace {
 // record (its Message-ID from the source) when they are written.
 class PairList {
  public:
-  // Room for about `pairs` pairs (Message-IDs of ~60 bytes): not copied as the list grows.
+  // Room for `pairs` pairs at most (Message-IDs of ~48 bytes): not copied as the list grows.
   void reserve(size_t pairs) {
     pairs_.reserve(pairs);
-    ids_.reserve(pairs * 60);
+    ids_.reserve(pairs * 48);
   }
   void add(uint32_t sourceUid, uint32_t destinationUid, uint64_t size, std::string_view messageId) {
     pairs_.push_back({sourceUid, destinationUid, size, static_cast<uint32_t>(ids_.size()),
@@ -337,7 +337,8 @@ Result<FolderCopier::Rematched> FolderCopier::rematchSource(
   const bool windowed = options_.listingWindow > 0 && sourceStatus_.messages > window;
   Rematched out;
   PairList pairs;
-  pairs.reserve(sourceStatus_.messages);
+  // No more pairs than source messages, nor than copies (an emptied folder has none).
+  pairs.reserve(std::min<size_t>(sourceStatus_.messages, copies.copies() + copiesWithoutId.size()));
   std::vector<UnnamedMessage> unnamed;
   auto match = [&](const std::vector<access::MessageMeta>& metas) {
     out.sourceMessages += metas.size();
