@@ -86,11 +86,31 @@ MailSource::ListingWindows listingWindowsOf(std::vector<uint32_t> uids, uint64_t
   return out;
 }
 
+Result<MailSource::ListingWindows> listFolder(MailSource& source, uint64_t messages, size_t window,
+                                              bool withMessageId, const ListingFn& onWindow) {
+  MailSource::ListingWindows windows;
+  if (messages == 0) return windows;
+  if (listedWhole(messages, window)) {
+    MF_ASSIGN_OR_RETURN(auto metas, withMessageId ? source.listMessages(1)
+                                                  : source.listMessagesWithoutMessageId(1));
+    MF_RETURN_IF_ERROR(onWindow(metas));
+    return windows;
+  }
+  MF_ASSIGN_OR_RETURN(windows, source.planListingWindows(1, window));
+  for (size_t k = 0; k < windows.firstUids.size(); ++k) {
+    MF_ASSIGN_OR_RETURN(auto metas, source.listMessagesBetween(
+                                        windows.firstUids[k], lastUidOfWindow(windows.firstUids, k),
+                                        withMessageId));
+    MF_RETURN_IF_ERROR(onWindow(metas));
+  }
+  return windows;
+}
+
 Status listMessagesAgain(MailSource& source, const std::vector<uint32_t>& uids, size_t window,
                          bool withMessageId,
                          const std::function<void(const std::vector<MessageMeta>&)>& onWindow) {
   constexpr uint32_t kGap = 1024;
-  if (window == 0) window = 1;
+  if (window == 0) window = SIZE_MAX;  // no window: ranges split at gaps only
   size_t i = 0;
   while (i < uids.size()) {
     size_t j = i + 1;

@@ -127,11 +127,28 @@ class MailSource {
 MailSource::ListingWindows listingWindowsOf(std::vector<uint32_t> uids, uint64_t bytes,
                                             size_t window);
 
+// Lists the folder open on `source` from its first UID, holding no more than a window of it:
+// whole when it has no more than `window` messages (`messages`, what its EXAMINE or STATUS
+// said; `window` 0: always whole), else planned (planListingWindows) and listed a window at a
+// time (listMessagesBetween). Each listing goes to `onWindow`, which may take it; the first
+// error stops. Returns the windows (firstUids empty when listed whole); nothing is listed when
+// `messages` is 0.
+using ListingFn = std::function<Status(std::vector<MessageMeta>&)>;
+inline bool listedWhole(uint64_t messages, size_t window) {
+  return window == 0 || messages <= window;
+}
+Result<MailSource::ListingWindows> listFolder(MailSource& source, uint64_t messages, size_t window,
+                                              bool withMessageId, const ListingFn& onWindow);
+// The last UID of window k of `firstUids` (the last window runs to the end of the folder).
+inline uint32_t lastUidOfWindow(const std::vector<uint32_t>& firstUids, size_t k) {
+  return k + 1 < firstUids.size() ? firstUids[k + 1] - 1 : UINT32_MAX;
+}
+
 // Lists the messages `uids` (ascending) of the folder open on `source`, for a caller that
 // kept only their UIDs: in UID ranges (listMessagesBetween) of at most `window` UIDs, a new
-// range after a gap of more than 1,024 UIDs, so a few messages cost a few small listings and
-// no listing holds more than a window. Each range's listing goes to `onWindow`; it may hold
-// messages between the UIDs asked for, and lacks those gone since.
+// range after a gap of more than 1,024 UIDs (`window` 0: no limit but the gaps), so a few messages
+// cost a few small listings and no listing holds more than a window. Each range's listing goes to
+// `onWindow`; it may hold messages between the UIDs asked for, and lacks those gone since.
 Status listMessagesAgain(MailSource& source, const std::vector<uint32_t>& uids, size_t window,
                          bool withMessageId,
                          const std::function<void(const std::vector<MessageMeta>&)>& onWindow);

@@ -195,19 +195,21 @@ class SqliteStore final : public Store {
     Statement::Scope scope(s);
     MF_RETURN_IF_ERROR(s.bindText(1, mailboxKey, kWhat));
     MF_RETURN_IF_ERROR(s.bindText(2, sourceFolder, kWhat));
-    return visitRecords(s, kWhat, visit);
+    return visitRecords(s, kWhat, [&visit](MessageRecord& r) { visit(r); });
   }
 
   // The rows of a statement selecting the columns of kLoadMessagesSql.
   Result<std::vector<MessageRecord>> readRecords(Statement& s, std::string_view kWhat) {
     std::vector<MessageRecord> records;
     MF_RETURN_IF_ERROR(
-        visitRecords(s, kWhat, [&records](const MessageRecord& r) { records.push_back(r); }));
+        visitRecords(s, kWhat, [&records](MessageRecord& r) { records.push_back(std::move(r)); }));
     return records;
   }
 
-  // Each row of such a statement, one at a time.
-  Status visitRecords(Statement& s, std::string_view kWhat, const RecordVisitor& visit) {
+  // Each row of such a statement, one at a time, in one record that `visit` may move from
+  // (every field is set again for the next row).
+  template <typename Visit>
+  Status visitRecords(Statement& s, std::string_view kWhat, Visit&& visit) {
     MessageRecord r;
     for (;;) {
       MF_ASSIGN_OR_RETURN(bool row, s.step(kWhat));

@@ -199,9 +199,8 @@ void FolderCopier::dropWhatIsStoredElsewhere() {
 }
 
 Status FolderCopier::listNextWindow() {
-  const uint32_t first = windowStarts_[nextWindow_++];
-  const uint32_t last =
-      nextWindow_ < windowStarts_.size() ? windowStarts_[nextWindow_] - 1 : UINT32_MAX;
+  const uint32_t first = windowStarts_[nextWindow_];
+  const uint32_t last = access::lastUidOfWindow(windowStarts_, nextWindow_++);
   metas_.clear();
   MF_ASSIGN_OR_RETURN(metas_,
                       source_.listMessagesBetween(first, last, storedElsewhere_ != nullptr));

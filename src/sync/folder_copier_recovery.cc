@@ -333,40 +333,33 @@ class PairList {
 
 Result<FolderCopier::Rematched> FolderCopier::rematchSource(
     RematchIndex& copies, const std::vector<uint32_t>& copiesWithoutId) {
-  const size_t window = std::max<size_t>(1, options_.listingWindow);
-  const bool windowed = options_.listingWindow > 0 && sourceStatus_.messages > window;
+  const size_t window = options_.listingWindow;
   Rematched out;
   PairList pairs;
   // No more pairs than source messages, nor than copies (an emptied folder has none).
   pairs.reserve(std::min<size_t>(sourceStatus_.messages, copies.copies() + copiesWithoutId.size()));
   std::vector<UnnamedMessage> unnamed;
-  auto match = [&](const std::vector<access::MessageMeta>& metas) {
-    out.sourceMessages += metas.size();
-    for (const auto& m : metas) {
-      if (m.messageId.empty()) {
-        unnamed.push_back({m.uid, m.size});
-      } else if (auto copy = copies.takeExact(m.messageId, m.size)) {
-        pairs.add(m.uid, *copy, m.size, m.messageId);
-      } else {
-        copies.addUnpaired(m);
-      }
-    }
-  };
-  std::vector<uint32_t> windows;
+  // Listed whole, the listing is kept for the copy that follows.
   std::vector<access::MessageMeta> whole;
-  if (windowed) {
-    MF_ASSIGN_OR_RETURN(auto planned, source_.planListingWindows(1, window));
-    windows = std::move(planned.firstUids);
-    windowedEstimate_.emplace(planned.messages, planned.bytes);
-    for (size_t k = 0; k < windows.size(); ++k) {
-      const uint32_t last = k + 1 < windows.size() ? windows[k + 1] - 1 : UINT32_MAX;
-      MF_ASSIGN_OR_RETURN(auto metas, source_.listMessagesBetween(windows[k], last, true));
-      match(metas);
-    }
-  } else if (sourceStatus_.messages > 0) {
-    MF_ASSIGN_OR_RETURN(whole, source_.listMessages(1));
-    match(whole);
-  }
+  MF_ASSIGN_OR_RETURN(
+      auto windows,
+      access::listFolder(source_, sourceStatus_.messages, window, true,
+                         [&](std::vector<access::MessageMeta>& metas) -> Status {
+                           out.sourceMessages += metas.size();
+                           for (const auto& m : metas) {
+                             if (m.messageId.empty()) {
+                               unnamed.push_back({m.uid, m.size});
+                             } else if (auto copy = copies.takeExact(m.messageId, m.size)) {
+                               pairs.add(m.uid, *copy, m.size, m.messageId);
+                             } else {
+                               copies.addUnpaired(m);
+                             }
+                           }
+                           if (access::listedWhole(sourceStatus_.messages, window)) {
+                             whole = std::move(metas);
+                           }
+                           return Status::ok();
+                         }));
 
   // A message whose size changed is compared with its copy's internal date (which the copy
   // took from the source), read from the destination only for such pairs.
@@ -406,9 +399,13 @@ Result<FolderCopier::Rematched> FolderCopier::rematchSource(
   // The copy goes through the folder from its first UID: what the re-match paired is counted
   // as copied, the rest is copied.
   metas_ = std::move(whole);
-  windowStarts_ = std::move(windows);
+  windowStarts_ = std::move(windows.firstUids);
   nextWindow_ = 0;
-  if (!windowed) windowedEstimate_.reset();
+  if (windowStarts_.empty()) {
+    windowedEstimate_.reset();
+  } else {
+    windowedEstimate_.emplace(windows.messages, windows.bytes);
+  }
   return out;
 }
 
@@ -460,20 +457,13 @@ Status FolderCopier::rematchAfterDestinationChange(uint32_t oldValidity, uint32_
       }
     }
   };
-  const size_t window = std::max<size_t>(1, options_.listingWindow);
-  if (options_.listingWindow > 0 && destinationStatus.messages > window) {
-    MF_ASSIGN_OR_RETURN(auto planned, destinationReader_.planListingWindows(1, window));
-    const auto& first = planned.firstUids;
-    for (size_t k = 0; k < first.size(); ++k) {
-      const uint32_t last = k + 1 < first.size() ? first[k + 1] - 1 : UINT32_MAX;
-      MF_ASSIGN_OR_RETURN(auto listed,
-                          destinationReader_.listMessagesBetween(first[k], last, true));
-      index(listed);
-    }
-  } else if (destinationStatus.messages > 0) {
-    MF_ASSIGN_OR_RETURN(auto listed, destinationReader_.listMessages(1));
-    index(listed);
-  }
+  MF_RETURN_IF_ERROR(access::listFolder(destinationReader_, destinationStatus.messages,
+                                        options_.listingWindow, true,
+                                        [&](std::vector<access::MessageMeta>& listed) {
+                                          index(listed);
+                                          return Status::ok();
+                                        })
+                         .status());
   copies.seal();
   MF_ASSIGN_OR_RETURN(auto rematched, rematchSource(copies, copiesWithoutId));
   report.notes.push_back("the destination folder is not the one earlier runs filled (UIDVALIDITY " +

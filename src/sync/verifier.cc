@@ -25,26 +25,17 @@ Result<MessageKeys> readMessageKeys(access::MailSource& reader,
   return keys;
 }
 
-using WindowFn = std::function<Status(std::vector<access::MessageMeta>&)>;
-
 // Opens `folder` on `reader` and gives its listing to `onWindow`: in one piece (open and list
 // in one round trip) when STATUS said it holds no more than `window` messages, else a window
-// at a time, so that no more than one window's listing is held at once.
+// at a time (access::listFolder), so that no more than one window's listing is held at once.
 Status listInWindows(access::MailSource& reader, const access::Folder& folder,
-                     uint32_t expectedMessages, size_t window, const WindowFn& onWindow) {
-  if (expectedMessages <= window) {
+                     uint32_t expectedMessages, size_t window, const access::ListingFn& onWindow) {
+  if (access::listedWhole(expectedMessages, window)) {
     MF_ASSIGN_OR_RETURN(auto view, reader.openForReadAndList(folder, 1, /*withMessageId=*/true));
     return onWindow(view.metas);
   }
-  MF_RETURN_IF_ERROR(reader.openForRead(folder).status());
-  MF_ASSIGN_OR_RETURN(auto windows, reader.planListingWindows(1, window));
-  const auto& first = windows.firstUids;
-  for (size_t k = 0; k < first.size(); ++k) {
-    uint32_t last = k + 1 < first.size() ? first[k + 1] - 1 : UINT32_MAX;
-    MF_ASSIGN_OR_RETURN(auto metas, reader.listMessagesBetween(first[k], last, true));
-    MF_RETURN_IF_ERROR(onWindow(metas));
-  }
-  return Status::ok();
+  MF_ASSIGN_OR_RETURN(auto opened, reader.openForRead(folder));
+  return access::listFolder(reader, opened.messages, window, true, onWindow).status();
 }
 
 // Adds a listed window to `side`, keyed by Message-ID and size, or with `deep` by the SHA-256
